@@ -1,0 +1,70 @@
+-- spec/support/common.lua: small helpers shared by the specs.
+local M = {}
+
+-- Absolute paths of the program and module under test.
+M.netlua = os.getenv("NETLUA") or "build/netlua"
+M.root = os.getenv("PWD")
+
+-- Number of open descriptors of this process.
+function M.count_fds()
+  local p = io.popen("ls /proc/" .. M.pid() .. "/fd | wc -l")
+  local n = tonumber(p:read("a"))
+  p:close()
+  return n - 1 -- the ls pipe itself
+end
+
+-- This process's pid (the netlua running busted).
+function M.pid()
+  if not M._pid then
+    local f = io.open("/proc/self/stat")
+    -- /proc/self would name the reader; go through the parent of a shell.
+    f:close()
+    local p = io.popen("echo $PPID")
+    M._pid = tonumber(p:read("l"))
+    p:close()
+  end
+  return M._pid
+end
+
+-- Run a shell command; returns ok, exit code, stdout, stderr.
+function M.run(cmd, input)
+  local out, err = os.tmpname(), os.tmpname()
+  local full = "(" .. cmd .. ") >" .. out .. " 2>" .. err
+  if input then
+    local inf = os.tmpname()
+    local f = assert(io.open(inf, "wb")); f:write(input); f:close()
+    full = full .. " <" .. inf
+    M._tmp = inf
+  else
+    full = full .. " </dev/null"
+  end
+  local ok, _, code = os.execute(full)
+  local function slurp(n)
+    local f = io.open(n, "rb"); local s = f:read("a"); f:close(); os.remove(n); return s
+  end
+  if M._tmp then os.remove(M._tmp); M._tmp = nil end
+  return ok, code, slurp(out), slurp(err)
+end
+
+-- Quote a string for the shell.
+function M.q(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+-- True when running as root (namespaces, private servers).
+function M.is_root()
+  local p = io.popen("id -u"); local u = p:read("l"); p:close()
+  return u == "0"
+end
+
+-- Wait (bounded) until a TCP port on 127.0.0.1 accepts, using bash's /dev/tcp.
+function M.wait_port(port, seconds)
+  local limit = os.time() + (seconds or 5)
+  repeat
+    if os.execute("bash -c 'exec 3<>/dev/tcp/127.0.0.1/" .. port .. "' 2>/dev/null") then return true end
+    os.execute("sleep 0.05")
+  until os.time() > limit
+  return false
+end
+
+return M

@@ -1,0 +1,707 @@
+/*
+ * loop.c: the event loop of a Lua state: epoll for fds, a binary heap of
+ * deadlines, a queue of tasks (coroutines) ready to run, and Ctrl-C.
+ * See loop.h for the contract every waiting call follows.
+ */
+#define _GNU_SOURCE
+#include "loop.h"
+#include "net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#define MAXPOLLERS 4
+#define MAXEVENTS 256
+
+typedef struct task task;
+
+/* Something a thread waits for: an fd's readiness, a deadline, a wake. */
+typedef struct waiter {
+  lua_State *L;          /* the waiting thread */
+  task *task;            /* its task, or NULL for a blocking (main) wait */
+  int fd, events;        /* fd < 0: no fd */
+  int revents;           /* what woke it (0: deadline or wake) */
+  double deadline;       /* < 0: none */
+  int heapidx;           /* position in the heap, -1 if not there */
+  int active, fired;
+  struct waiter *fdnext; /* next waiter on the same fd */
+  struct waiter *up;     /* enclosing blocking wait */
+} waiter;
+
+/* A task: a coroutine run by the loop. */
+struct task {
+  lua_State *T;
+  int ref;               /* registry reference keeping T alive */
+  int nargs;             /* arguments for the first resume */
+  int queued;
+  waiter w;
+  task *next;            /* ready queue */
+  task *all_next, *all_prev;
+};
+
+/* What the loop knows of one fd. */
+typedef struct fdent {
+  int registered;        /* epoll mask currently registered */
+  waiter *waiters;
+  loop_fd_cb cb;
+  void *ud;
+  int cbevents;
+} fdent;
+
+typedef struct poller {
+  loop_next_fn next;
+  loop_poll_fn poll;
+  void *ud;
+} poller;
+
+struct loop {
+  lua_State *L;          /* main thread */
+  int epfd;
+  int closed;
+  fdent *fds;
+  int nfds;
+  waiter **heap;
+  int heapn, heapcap;
+  task *rhead, *rtail;   /* ready queue */
+  task *all;             /* every live task */
+  int ntasks;
+  waiter *mainwait;      /* innermost blocking wait */
+  poller pollers[MAXPOLLERS];
+  int npollers;
+  loop_hook before, after;
+  void *hookud;
+  int sigwatched;
+};
+
+static char loop_key;
+
+/* ---- Ctrl-C ---------------------------------------------------------- */
+
+static volatile sig_atomic_t interrupted;
+static int sigfds[2] = {-1, -1};
+static lua_State *volatile running;  /* thread running Lua code now */
+
+/* The hook set by the signal handler: raise inside running Lua code. */
+static void stop_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  interrupted = 0;
+  luaL_error(L, "interrupted!");
+}
+
+/* SIGINT: only set a flag and a hook, and wake epoll through a pipe. */
+static void on_sigint(int sig) {
+  int saved = errno;
+  (void)sig;
+  interrupted = 1;
+  if (running)
+    lua_sethook(running, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+  if (sigfds[1] >= 0) {
+    ssize_t r = write(sigfds[1], "!", 1);
+    (void)r;
+  }
+  errno = saved;
+}
+
+void loop_install_sigint(lua_State *L) {
+  struct sigaction sa;
+  running = L;
+  if (sigfds[0] < 0 && pipe2(sigfds, O_NONBLOCK | O_CLOEXEC) != 0)
+    sigfds[0] = sigfds[1] = -1;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+}
+
+void loop_uninstall_sigint(void) {
+  signal(SIGINT, SIG_DFL);
+}
+
+/* Consume a pending interrupt: returns 1 if there was one. */
+static int take_interrupt(lua_State *L) {
+  if (!interrupted) {
+    /* under stock lua, its handler only sets a hook on the main thread */
+    if (sigfds[0] < 0 && lua_gethook(L) != NULL && lua_gethookmask(L) != 0 &&
+        lua_gethookcount(L) == 1) {
+      lua_sethook(L, NULL, 0, 0);
+      return 1;
+    }
+    return 0;
+  }
+  interrupted = 0;
+  if (lua_gethook(L) == stop_hook) lua_sethook(L, NULL, 0, 0);
+  return 1;
+}
+
+/* ---- time ------------------------------------------------------------ */
+
+double loop_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double loop_deadline(double timeout) {
+  if (timeout < 0 || isnan(timeout)) return -1;
+  return loop_now() + timeout;
+}
+
+int loop_expired(double deadline) {
+  return deadline >= 0 && loop_now() >= deadline;
+}
+
+/* ---- the heap of deadlines ------------------------------------------- */
+
+static void heap_set(loop *lp, int i, waiter *w) {
+  lp->heap[i] = w;
+  w->heapidx = i;
+}
+
+static void heap_up(loop *lp, int i) {
+  waiter *w = lp->heap[i];
+  while (i > 0) {
+    int p = (i - 1) / 2;
+    if (lp->heap[p]->deadline <= w->deadline) break;
+    heap_set(lp, i, lp->heap[p]);
+    i = p;
+  }
+  heap_set(lp, i, w);
+}
+
+static void heap_down(loop *lp, int i) {
+  waiter *w = lp->heap[i];
+  for (;;) {
+    int c = 2 * i + 1;
+    if (c >= lp->heapn) break;
+    if (c + 1 < lp->heapn && lp->heap[c + 1]->deadline < lp->heap[c]->deadline) c++;
+    if (w->deadline <= lp->heap[c]->deadline) break;
+    heap_set(lp, i, lp->heap[c]);
+    i = c;
+  }
+  heap_set(lp, i, w);
+}
+
+static void heap_push(loop *lp, waiter *w) {
+  if (lp->heapn == lp->heapcap) {
+    int cap = lp->heapcap ? lp->heapcap * 2 : 64;
+    waiter **h = realloc(lp->heap, (size_t)cap * sizeof *h);
+    if (!h) abort();
+    lp->heap = h;
+    lp->heapcap = cap;
+  }
+  heap_set(lp, lp->heapn++, w);
+  heap_up(lp, lp->heapn - 1);
+}
+
+static void heap_remove(loop *lp, waiter *w) {
+  int i = w->heapidx;
+  if (i < 0) return;
+  w->heapidx = -1;
+  lp->heapn--;
+  if (i == lp->heapn) return;
+  heap_set(lp, i, lp->heap[lp->heapn]);
+  heap_up(lp, i);
+  heap_down(lp, lp->heap[i]->heapidx);
+}
+
+/* ---- fds ------------------------------------------------------------- */
+
+static fdent *fd_entry(loop *lp, int fd) {
+  if (fd >= lp->nfds) {
+    int n = lp->nfds ? lp->nfds : 64;
+    while (n <= fd) n *= 2;
+    fdent *f = realloc(lp->fds, (size_t)n * sizeof *f);
+    if (!f) abort();
+    memset(f + lp->nfds, 0, (size_t)(n - lp->nfds) * sizeof *f);
+    lp->fds = f;
+    lp->nfds = n;
+  }
+  return &lp->fds[fd];
+}
+
+/* The events wanted on fd by its waiters and watcher. */
+static int fd_wanted(fdent *fe) {
+  int want = fe->cb ? fe->cbevents : 0;
+  for (waiter *w = fe->waiters; w; w = w->fdnext) want |= w->events;
+  return want;
+}
+
+static uint32_t to_epoll(int ev) {
+  return (ev & LOOP_READ ? EPOLLIN | EPOLLRDHUP : 0) | (ev & LOOP_WRITE ? EPOLLOUT : 0);
+}
+
+/* Make the epoll mask of fd exactly `want`. Returns -1 if epoll refuses it
+   (a regular file: always ready). */
+static int fd_register(loop *lp, int fd, int want) {
+  fdent *fe = fd_entry(lp, fd);
+  struct epoll_event ev;
+  int op;
+  if (want == fe->registered) return 0;
+  memset(&ev, 0, sizeof ev);
+  ev.events = to_epoll(want);
+  ev.data.fd = fd;
+  op = want == 0 ? EPOLL_CTL_DEL : fe->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if (epoll_ctl(lp->epfd, op, fd, &ev) != 0) {
+    if (errno == ENOENT && op == EPOLL_CTL_MOD)
+      op = EPOLL_CTL_ADD;
+    else if (errno == EEXIST && op == EPOLL_CTL_ADD)
+      op = EPOLL_CTL_MOD;
+    else {
+      fe->registered = 0;
+      return want ? -1 : 0;
+    }
+    if (epoll_ctl(lp->epfd, op, fd, &ev) != 0) { fe->registered = 0; return -1; }
+  }
+  fe->registered = want;
+  return 0;
+}
+
+/* ---- waiters --------------------------------------------------------- */
+
+static void task_enqueue(loop *lp, task *t);
+
+/* Take w off every list. */
+static void waiter_detach(loop *lp, waiter *w) {
+  if (!w->active) return;
+  w->active = 0;
+  heap_remove(lp, w);
+  if (w->fd >= 0 && w->fd < lp->nfds) {
+    waiter **pp = &lp->fds[w->fd].waiters;
+    while (*pp && *pp != w) pp = &(*pp)->fdnext;
+    if (*pp) *pp = w->fdnext;
+  }
+  w->fdnext = NULL;
+}
+
+/* w's wait is over: detach it and let its thread run. */
+static void waiter_fire(loop *lp, waiter *w, int revents) {
+  waiter_detach(lp, w);
+  w->fired = 1;
+  w->revents = revents;
+  if (w->task) task_enqueue(lp, w->task);
+}
+
+/* Register w for fd/events/deadline. */
+static void waiter_add(loop *lp, waiter *w, int fd, int events, double deadline) {
+  w->fd = fd;
+  w->events = events;
+  w->deadline = deadline;
+  w->revents = 0;
+  w->fired = 0;
+  w->active = 1;
+  w->heapidx = -1;
+  w->fdnext = NULL;
+  if (deadline >= 0) heap_push(lp, w);
+  if (fd >= 0 && events) {
+    fdent *fe = fd_entry(lp, fd);
+    w->fdnext = fe->waiters;
+    fe->waiters = w;
+    if ((events & ~fe->registered) &&
+        fd_register(lp, fd, fe->registered | events) != 0)
+      waiter_fire(lp, w, events);  /* not pollable: ready now */
+  }
+}
+
+/* ---- tasks ----------------------------------------------------------- */
+
+static void task_enqueue(loop *lp, task *t) {
+  if (t->queued) return;
+  t->queued = 1;
+  t->next = NULL;
+  if (lp->rtail) lp->rtail->next = t; else lp->rhead = t;
+  lp->rtail = t;
+}
+
+static task *task_dequeue(loop *lp) {
+  task *t = lp->rhead;
+  if (!t) return NULL;
+  lp->rhead = t->next;
+  if (!lp->rhead) lp->rtail = NULL;
+  t->queued = 0;
+  return t;
+}
+
+/* A finished task: forget it and let its thread be collected. */
+static void task_free(loop *lp, lua_State *L, task *t) {
+  waiter_detach(lp, &t->w);
+  if (t->all_prev) t->all_prev->all_next = t->all_next; else lp->all = t->all_next;
+  if (t->all_next) t->all_next->all_prev = t->all_prev;
+  *(task **)lua_getextraspace(t->T) = NULL;
+  lua_resetthread(t->T);
+  luaL_unref(L, LUA_REGISTRYINDEX, t->ref);
+  lp->ntasks--;
+  free(t);
+}
+
+/* Print a task's error with its traceback on stderr. */
+static void task_report(loop *lp, lua_State *L, task *t) {
+  const char *msg = lua_tostring(t->T, -1);
+  if (msg == NULL) {
+    if (luaL_callmeta(t->T, -1, "__tostring") && lua_type(t->T, -1) == LUA_TSTRING)
+      msg = lua_tostring(t->T, -1);
+    else
+      msg = lua_pushfstring(t->T, "(error object is a %s value)", luaL_typename(t->T, -1));
+  }
+  luaL_traceback(L, t->T, msg, 0);
+  if (lp->before) lp->before(lp->hookud);
+  fprintf(stderr, "netlua: error in task: %s\n", lua_tostring(L, -1));
+  fflush(stderr);
+  if (lp->after) lp->after(lp->hookud);
+  lua_pop(L, 1);
+}
+
+/* Resume one task from thread L. */
+static void task_resume(loop *lp, lua_State *L, task *t) {
+  int nres, st;
+  lua_State *prev = running;
+  int nargs = t->nargs;
+  t->nargs = 0;
+  running = t->T;
+  st = lua_resume(t->T, L, nargs, &nres);
+  running = prev;
+  if (st == LUA_YIELD) {
+    lua_pop(t->T, nres);
+    if (!t->w.active) task_enqueue(lp, t);  /* a plain coroutine.yield() */
+    return;
+  }
+  if (st != LUA_OK) task_report(lp, L, t);
+  task_free(lp, L, t);
+}
+
+/* Run the tasks that are ready now (not those that become ready meanwhile). */
+static void run_ready(loop *lp, lua_State *L) {
+  int n = 0;
+  for (task *t = lp->rhead; t; t = t->next) n++;
+  while (n-- > 0 && !interrupted) {
+    task *t = task_dequeue(lp);
+    if (!t) break;
+    task_resume(lp, L, t);
+  }
+}
+
+/* ---- one turn -------------------------------------------------------- */
+
+/* How long epoll may sleep, in ms. */
+static int turn_timeout(loop *lp) {
+  double d = -1, now;
+  if (lp->rhead) return 0;
+  if (lp->heapn) d = lp->heap[0]->deadline;
+  for (int i = 0; i < lp->npollers; i++) {
+    double p = lp->pollers[i].next(lp->pollers[i].ud);
+    if (p >= 0 && (d < 0 || p < d)) d = p;
+  }
+  if (d < 0) return -1;
+  now = loop_now();
+  if (d <= now) return 0;
+  d = ceil((d - now) * 1000.0);
+  return d > 3600000 ? 3600000 : (int)d;
+}
+
+/* Deliver one epoll event. */
+static void deliver(loop *lp, struct epoll_event *ev) {
+  int fd = ev->data.fd, rev = 0;
+  fdent *fe;
+  if (fd == sigfds[0]) {
+    char buf[64];
+    while (read(fd, buf, sizeof buf) > 0) {}
+    return;
+  }
+  if (ev->events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) rev |= LOOP_READ;
+  if (ev->events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) rev |= LOOP_WRITE;
+  fe = fd_entry(lp, fd);
+  for (waiter *w = fe->waiters, *nx; w; w = nx) {
+    nx = w->fdnext;
+    if (w->events & rev) waiter_fire(lp, w, w->events & rev);
+  }
+  if (fe->cb && (fe->cbevents & rev)) fe->cb(fe->ud, fd, fe->cbevents & rev);
+  fe = fd_entry(lp, fd);  /* the callback may have grown the table */
+  fd_register(lp, fd, fd_wanted(fe));
+}
+
+/* Wait once for events, deliver them, fire expired deadlines, run the
+   tasks that became ready. Returns -1 if interrupted. */
+static int turn(loop *lp, lua_State *L) {
+  struct epoll_event evs[MAXEVENTS];
+  int n, i;
+  if (take_interrupt(L)) return -1;
+  n = epoll_wait(lp->epfd, evs, MAXEVENTS, turn_timeout(lp));
+  if (n < 0) n = 0;
+  for (i = 0; i < n; i++) deliver(lp, &evs[i]);
+  for (i = 0; i < lp->npollers; i++) lp->pollers[i].poll(lp->pollers[i].ud);
+  if (lp->heapn) {
+    double now = loop_now();
+    while (lp->heapn && lp->heap[0]->deadline <= now) waiter_fire(lp, lp->heap[0], 0);
+  }
+  if (take_interrupt(L)) return -1;
+  if (lp->rhead) {
+    if (lp->before) lp->before(lp->hookud);
+    run_ready(lp, L);
+    if (lp->after) lp->after(lp->hookud);
+  }
+  return take_interrupt(L) ? -1 : 0;
+}
+
+/* ---- the loop object ------------------------------------------------- */
+
+static int loop_gc(lua_State *L) {
+  loop *lp = luaL_checkudata(L, 1, "netlua.loop");
+  if (lp->closed) return 0;
+  lp->closed = 1;
+  while (lp->all) {
+    task *t = lp->all;
+    lp->all = t->all_next;
+    free(t);
+  }
+  if (lp->epfd >= 0) close(lp->epfd);
+  lp->epfd = -1;
+  free(lp->fds);
+  free(lp->heap);
+  lp->fds = NULL;
+  lp->heap = NULL;
+  lp->nfds = lp->heapn = lp->heapcap = 0;
+  return 0;
+}
+
+loop *loop_get(lua_State *L) {
+  loop *lp;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &loop_key) == LUA_TUSERDATA) {
+    lp = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return lp;
+  }
+  lua_pop(L, 1);
+  lp = lua_newuserdatauv(L, sizeof *lp, 0);
+  memset(lp, 0, sizeof *lp);
+  lp->epfd = -1;
+  lp->closed = 1;
+  if (luaL_newmetatable(L, "netlua.loop")) {
+    lua_pushcfunction(L, loop_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  lp->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (lp->epfd < 0) luaL_error(L, "epoll_create1: %s", strerror(errno));
+  lp->closed = 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  lp->L = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &loop_key);
+  return lp;
+}
+
+/* Watch the Ctrl-C pipe once it exists. */
+static void watch_sigpipe(loop *lp) {
+  if (lp->sigwatched || sigfds[0] < 0) return;
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLIN;
+  ev.data.fd = sigfds[0];
+  if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, sigfds[0], &ev) == 0) lp->sigwatched = 1;
+}
+
+/* Block in thread L until w fires, running the loop. Returns -1 if
+   interrupted (w detached), else 0. */
+static int wait_blocking(loop *lp, lua_State *L, waiter *w) {
+  int r = 0;
+  w->up = lp->mainwait;
+  lp->mainwait = w;
+  watch_sigpipe(lp);
+  while (w->active && !w->fired) {
+    if (turn(lp, L) < 0) { r = -1; break; }
+  }
+  waiter_detach(lp, w);
+  lp->mainwait = w->up;
+  return r;
+}
+
+int loop_wait(lua_State *L, int fd, int events, double deadline,
+              lua_KContext ctx, lua_KFunction k) {
+  loop *lp = loop_get(L);
+  task *t = *(task **)lua_getextraspace(L);
+  if (t && t->T == L && lua_isyieldable(L)) {
+    waiter_add(lp, &t->w, fd, events, deadline);
+    if (t->w.fired) task_enqueue(lp, t);
+    return lua_yieldk(L, 0, ctx, k);
+  }
+  waiter w;
+  memset(&w, 0, sizeof w);
+  w.L = L;
+  waiter_add(lp, &w, fd, events, deadline);
+  if (wait_blocking(lp, L, &w) < 0) luaL_error(L, "interrupted!");
+  return 0;
+}
+
+int loop_turn(lua_State *L, int fd, double deadline) {
+  loop *lp = loop_get(L);
+  waiter w;
+  int r;
+  memset(&w, 0, sizeof w);
+  w.L = L;
+  if (fd < 0) {
+    watch_sigpipe(lp);
+    return turn(lp, L);
+  }
+  waiter_add(lp, &w, fd, LOOP_READ, deadline);
+  r = wait_blocking(lp, L, &w);
+  if (r < 0) return -1;
+  return w.revents ? 1 : 0;
+}
+
+void loop_wake(lua_State *T) {
+  task *t = *(task **)lua_getextraspace(T);
+  loop *lp;
+  if (t && t->T == T) {
+    if (t->w.active) {
+      lua_rawgetp(T, LUA_REGISTRYINDEX, &loop_key);
+      lp = lua_touserdata(T, -1);
+      lua_pop(T, 1);
+      if (lp) waiter_fire(lp, &t->w, 0);
+    }
+    return;
+  }
+  lua_rawgetp(T, LUA_REGISTRYINDEX, &loop_key);
+  lp = lua_touserdata(T, -1);
+  lua_pop(T, 1);
+  if (!lp) return;
+  for (waiter *w = lp->mainwait; w; w = w->up)
+    if (w->L == T && w->active) { waiter_fire(lp, w, 0); return; }
+}
+
+void loop_forget_fd(lua_State *L, int fd) {
+  loop *lp;
+  fdent *fe;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &loop_key) != LUA_TUSERDATA) {
+    lua_pop(L, 1);
+    return;
+  }
+  lp = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (lp->closed || fd < 0 || fd >= lp->nfds) return;
+  fe = &lp->fds[fd];
+  while (fe->waiters) waiter_fire(lp, fe->waiters, fe->waiters->events);
+  fe->cb = NULL;
+  fe->cbevents = 0;
+  fd_register(lp, fd, 0);
+}
+
+void loop_watch(lua_State *L, int fd, int events, loop_fd_cb cb, void *ud) {
+  loop *lp = loop_get(L);
+  fdent *fe = fd_entry(lp, fd);
+  fe->cb = events ? cb : NULL;
+  fe->ud = ud;
+  fe->cbevents = events;
+  if (fd_register(lp, fd, fd_wanted(fe)) != 0 && events && cb)
+    cb(ud, fd, events);  /* not pollable: always ready */
+}
+
+void loop_add_poller(lua_State *L, loop_next_fn next, loop_poll_fn poll, void *ud) {
+  loop *lp = loop_get(L);
+  if (lp->npollers == MAXPOLLERS) luaL_error(L, "too many pollers");
+  lp->pollers[lp->npollers].next = next;
+  lp->pollers[lp->npollers].poll = poll;
+  lp->pollers[lp->npollers].ud = ud;
+  lp->npollers++;
+}
+
+void loop_set_resume_hooks(lua_State *L, loop_hook before, loop_hook after, void *ud) {
+  loop *lp = loop_get(L);
+  lp->before = before;
+  lp->after = after;
+  lp->hookud = ud;
+}
+
+int loop_ntasks(lua_State *L) {
+  return loop_get(L)->ntasks;
+}
+
+void loop_run(lua_State *L) {
+  loop *lp = loop_get(L);
+  task *t = *(task **)lua_getextraspace(L);
+  if (t && t->T == L) luaL_error(L, "net.run called inside a task");
+  watch_sigpipe(lp);
+  while (lp->ntasks > 0)
+    if (turn(lp, L) < 0) luaL_error(L, "interrupted!");
+}
+
+/* ---- Lua functions --------------------------------------------------- */
+
+/* net.spawn(fn, ...) -> thread: start fn(...) as a task. */
+static int l_spawn(lua_State *L) {
+  loop *lp = loop_get(L);
+  int n = lua_gettop(L);
+  lua_State *T;
+  task *t;
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  t = calloc(1, sizeof *t);
+  if (!t) return luaL_error(L, "out of memory");
+  T = lua_newthread(L);
+  t->T = T;
+  t->w.heapidx = -1;
+  t->w.L = T;
+  t->w.task = t;
+  lua_pushvalue(L, -1);
+  t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  *(task **)lua_getextraspace(T) = t;
+  lua_rotate(L, 1, 1);           /* thread first, then fn and args */
+  lua_xmove(L, T, n);            /* fn and args onto the task */
+  t->nargs = n - 1;
+  t->all_next = lp->all;
+  if (lp->all) lp->all->all_prev = t;
+  lp->all = t;
+  lp->ntasks++;
+  task_enqueue(lp, t);
+  return 1;
+}
+
+/* net.sleep continuation: done when the deadline has passed. */
+static int sleep_k(lua_State *L, int status, lua_KContext ctx) {
+  double deadline = lua_tonumber(L, 2);
+  (void)status; (void)ctx;
+  while (!loop_expired(deadline)) loop_wait(L, -1, 0, deadline, 0, sleep_k);
+  return 0;
+}
+
+/* net.sleep(seconds): wait, letting other tasks run. */
+static int l_sleep(lua_State *L) {
+  double s = luaL_checknumber(L, 1);
+  luaL_argcheck(L, s >= 0 && !isnan(s), 1, "seconds must be >= 0");
+  lua_settop(L, 1);
+  lua_pushnumber(L, loop_now() + s);
+  return sleep_k(L, 0, 0);
+}
+
+/* net.now() -> monotonic seconds. */
+static int l_now(lua_State *L) {
+  lua_pushnumber(L, loop_now());
+  return 1;
+}
+
+/* net.run(): run until every task has finished. */
+static int l_run(lua_State *L) {
+  loop_run(L);
+  return 0;
+}
+
+/* net.tasks() -> number of unfinished tasks. */
+static int l_tasks(lua_State *L) {
+  lua_pushinteger(L, loop_ntasks(L));
+  return 1;
+}
+
+void loop_open(lua_State *L) {
+  static const luaL_Reg fns[] = {
+    {"spawn", l_spawn}, {"sleep", l_sleep}, {"now", l_now},
+    {"run", l_run}, {"tasks", l_tasks}, {NULL, NULL}};
+  luaL_setfuncs(L, fns, 0);
+}

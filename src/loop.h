@@ -1,0 +1,104 @@
+/*
+ * loop.h: the one event loop of a Lua state (epoll, timers, tasks).
+ *
+ * Contract.  C primitives never block: they try the operation now and, when
+ * it would block, call loop_wait().  loop_wait() does the right thing for
+ * whoever is running:
+ *   - inside a task (a coroutine started by net.spawn) it registers what the
+ *     task waits for and yields to the loop with the continuation `k`; when
+ *     the fd is ready, the deadline passes, or loop_wake() is called, the task
+ *     is resumed and `k` runs again (it retries, and checks the deadline);
+ *   - anywhere else (the main chunk, a line at the prompt, a plain
+ *     coroutine) it runs the loop, resuming other tasks meanwhile, until the
+ *     same happens, and then returns 0 so the caller's for(;;) retries.
+ * Ctrl-C while waiting outside a task raises "interrupted!".
+ *
+ * A typical method:
+ *     static int m_k(lua_State *L, int status, lua_KContext ctx) {
+ *       for (;;) {
+ *         r = try_now();
+ *         if (r != WOULDBLOCK) return push_result(L, r);
+ *         if (loop_expired(deadline)) return push_timeout(L);
+ *         loop_wait(L, fd, LOOP_READ, deadline, ctx, m_k);
+ *       }
+ *     }
+ *     static int m(lua_State *L) { ...check args...; return m_k(L, 0, 0); }
+ * Keep the state a continuation needs (the deadline, partial results) on the
+ * Lua stack or in the object: the C stack does not survive a yield.
+ */
+#ifndef NETLUA_LOOP_H
+#define NETLUA_LOOP_H
+
+#include <lua.h>
+
+#define LOOP_READ  1
+#define LOOP_WRITE 2
+
+typedef struct loop loop;
+
+/* The loop of this Lua state, created on first use. */
+loop *loop_get(lua_State *L);
+
+/* Monotonic time in seconds. */
+double loop_now(void);
+
+/* A deadline `timeout` seconds from now; timeout < 0 (or nil) means none (-1). */
+double loop_deadline(double timeout);
+
+/* True when a deadline (>= 0) has passed. */
+int loop_expired(double deadline);
+
+/* Wait for `events` on `fd` (fd < 0: wait only for the deadline or a
+   loop_wake) until `deadline` (< 0: none). See the contract above. Returns 0
+   when it returns at all. */
+int loop_wait(lua_State *L, int fd, int events, double deadline,
+              lua_KContext ctx, lua_KFunction k);
+
+/* Wake thread `T` if it is waiting in loop_wait (used by callbacks that
+   complete work without an fd, e.g. a DNS answer). Safe to call from a
+   c-ares callback: it only marks the waiter. */
+void loop_wake(lua_State *T);
+
+/* An fd is about to be closed: wake everything waiting on it and forget
+   it. Call before close(2). */
+void loop_forget_fd(lua_State *L, int fd);
+
+/* Watchers for fds owned by C code (c-ares, the terminal): `cb` is called
+   from the loop when `fd` is ready; events 0 removes the watch. */
+typedef void (*loop_fd_cb)(void *ud, int fd, int revents);
+void loop_watch(lua_State *L, int fd, int events, loop_fd_cb cb, void *ud);
+
+/* A poller asked every turn: `next` returns the absolute deadline by which
+   `poll` must be called (< 0: none); `poll` is called after each wait. Used
+   for c-ares timeouts. */
+typedef double (*loop_next_fn)(void *ud);
+typedef void (*loop_poll_fn)(void *ud);
+void loop_add_poller(lua_State *L, loop_next_fn next, loop_poll_fn poll, void *ud);
+
+/* One turn for code that owns the wait itself (the prompt): wait until `fd`
+   is readable (fd < 0: just one turn), running tasks meanwhile. Returns 1 when
+   fd is readable, 0 on a plain turn, -1 if interrupted (Ctrl-C). Never
+   raises. */
+int loop_turn(lua_State *L, int fd, double deadline);
+
+/* Hooks around each batch of task resumes (the prompt uses them to keep its
+   line intact when tasks print). */
+typedef void (*loop_hook)(void *ud);
+void loop_set_resume_hooks(lua_State *L, loop_hook before, loop_hook after, void *ud);
+
+/* Number of tasks not yet finished. */
+int loop_ntasks(lua_State *L);
+
+/* Run until every task has finished. Raises "interrupted!" on Ctrl-C. */
+void loop_run(lua_State *L);
+
+/* Install netlua's SIGINT handling for state L (the netlua program only):
+   Ctrl-C stops running Lua code ("interrupted!") and wakes the loop. */
+void loop_install_sigint(lua_State *L);
+/* Restore the default SIGINT action. */
+void loop_uninstall_sigint(void);
+
+/* Lua side: net.spawn, net.sleep, net.now, net.run, on the table at the top. */
+void loop_open(lua_State *L);
+
+#endif

@@ -1,0 +1,327 @@
+/*
+ * main.c: the netlua program. Its command line is Lua 5.4's own (`lua`):
+ *   netlua [options] [script [args]]
+ * with -e, -l (mod or g=mod), -i, -v, -E, -W, --, -, LUA_INIT_5_4/LUA_INIT,
+ * the `arg` table and the same exit statuses. `net` is preloaded and set
+ * as a global. As in lua.c, main only makes the state and runs everything
+ * else in one protected call.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ares.h>
+#include <histedit.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "loop.h"
+#include "net.h"
+#include "repl.h"
+
+static const char *progname = "netlua";
+
+/* Flags found on the command line. */
+enum { HAS_ERROR = 1, HAS_I = 2, HAS_V = 4, HAS_E = 8, HAS_BIG_E = 16 };
+
+/* Print a message on stderr, prefixed with the program name. */
+static void l_message(const char *pname, const char *msg) {
+  if (pname) fprintf(stderr, "%s: ", pname);
+  fprintf(stderr, "%s\n", msg);
+  fflush(stderr);
+}
+
+/* Report the error at the top of the stack, if status is not OK. */
+static int report(lua_State *L, int status) {
+  if (status != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    l_message(progname, msg ? msg : "(error object is not a string)");
+    lua_pop(L, 1);
+  }
+  return status;
+}
+
+/* Message handler: turn any error object into a message with a traceback. */
+static int msghandler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/* Call the function below its `narg` arguments with a traceback handler and
+   Ctrl-C armed. */
+static int docall(lua_State *L, int narg, int nres) {
+  int base = lua_gettop(L) - narg;
+  int status;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  loop_install_sigint(L);
+  status = lua_pcall(L, narg, nres, base);
+  loop_uninstall_sigint();
+  lua_remove(L, base);
+  return status;
+}
+
+/* The version line: netlua's, and those of Lua, c-ares and libedit. */
+static void print_version(void) {
+  printf("netlua %s  (%s, c-ares %s, libedit %s)\n%s\n", NETLUA_VERSION,
+         LUA_RELEASE, ares_version(NULL), LIBEDIT_VERSION,
+         LUA_COPYRIGHT);
+  fflush(stdout);
+}
+
+/* Build `arg`: the script at 0, its arguments after, the interpreter and
+   options at negative indices. */
+static void createargtable(lua_State *L, char **argv, int argc, int script) {
+  int i, narg;
+  if (script == argc) script = 0;  /* no script name */
+  narg = argc - (script + 1);
+  lua_createtable(L, narg, script + 1);
+  for (i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+static int dochunk(lua_State *L, int status) {
+  if (status == LUA_OK) status = docall(L, 0, 0);
+  return report(L, status);
+}
+
+static int dofile(lua_State *L, const char *name) {
+  return dochunk(L, luaL_loadfilex(L, name, "t"));
+}
+
+static int dostring(lua_State *L, const char *s, const char *name) {
+  return dochunk(L, luaL_loadbufferx(L, s, strlen(s), name, "t"));
+}
+
+/* -l mod or -l g=mod: require mod into global g. */
+static int dolibrary(lua_State *L, char *globname) {
+  int status;
+  char *modname = strchr(globname, '=');
+  if (modname == NULL) {
+    modname = globname;
+  } else {
+    *modname = '\0';
+    modname++;
+  }
+  lua_getglobal(L, "require");
+  lua_pushstring(L, modname);
+  status = docall(L, 1, 1);
+  if (status == LUA_OK) lua_setglobal(L, globname);
+  return report(L, status);
+}
+
+/* Push the script's arguments (arg[1..n]) and return n. */
+static int pushargs(lua_State *L) {
+  int i, n;
+  if (lua_getglobal(L, "arg") != LUA_TTABLE) luaL_error(L, "'arg' is not a table");
+  n = (int)luaL_len(L, -1);
+  luaL_checkstack(L, n + 3, "too many arguments to script");
+  for (i = 1; i <= n; i++) lua_rawgeti(L, -i, i);
+  lua_remove(L, -i);
+  return n;
+}
+
+/* Run the script (or standard input for "-"). */
+static int handle_script(lua_State *L, char **argv) {
+  const char *fname = argv[0];
+  int status;
+  if (strcmp(fname, "-") == 0 && strcmp(argv[-1], "--") != 0) fname = NULL;
+  status = luaL_loadfilex(L, fname, "t");
+  if (status == LUA_OK) {
+    int n = pushargs(L);
+    status = docall(L, n, LUA_MULTRET);
+  }
+  return report(L, status);
+}
+
+/* Scan the options once. Returns the flags; *first is the index of the
+   script (argc if none), or of the bad option on error. */
+static int collectargs(char **argv, int *first) {
+  int args = 0, i;
+  for (i = 1; argv[i] != NULL; i++) {
+    *first = i;
+    if (argv[i][0] != '-') return args;
+    switch (argv[i][1]) {
+      case '-':
+        if (argv[i][2] != '\0') return HAS_ERROR;
+        *first = i + 1;
+        return args;
+      case '\0':
+        return args;
+      case 'E':
+        if (argv[i][2] != '\0') return HAS_ERROR;
+        args |= HAS_BIG_E;
+        break;
+      case 'W':
+        if (argv[i][2] != '\0') return HAS_ERROR;
+        break;
+      case 'i':
+        args |= HAS_I;  /* fall through: -i implies -v */
+        /* FALLTHROUGH */
+      case 'v':
+        if (argv[i][2] != '\0') return HAS_ERROR;
+        args |= HAS_V;
+        break;
+      case 'e':
+        args |= HAS_E;  /* FALLTHROUGH */
+        /* FALLTHROUGH */
+      case 'l':
+        if (argv[i][2] == '\0') {
+          i++;
+          if (argv[i] == NULL || argv[i][0] == '-') return HAS_ERROR;
+        }
+        break;
+      default:
+        return HAS_ERROR;
+    }
+  }
+  *first = i;
+  return args;
+}
+
+/* Run -e, -l and -W in order. Returns 0 if one failed. */
+static int runargs(lua_State *L, char **argv, int n) {
+  for (int i = 1; i < n; i++) {
+    int opt = argv[i][1];
+    switch (opt) {
+      case 'e':
+      case 'l': {
+        char *extra = argv[i] + 2;
+        if (*extra == '\0') extra = argv[++i];
+        if ((opt == 'e' ? dostring(L, extra, "=(command line)")
+                        : dolibrary(L, extra)) != LUA_OK)
+          return 0;
+        break;
+      }
+      case 'W':
+        lua_warning(L, "@on", 0);
+        break;
+    }
+  }
+  return 1;
+}
+
+/* LUA_INIT_5_4 or LUA_INIT: "@file" runs a file, else a chunk. */
+static int handle_luainit(lua_State *L) {
+  const char *name = "=LUA_INIT_5_4";
+  const char *init = getenv(name + 1);
+  if (init == NULL) {
+    name = "=LUA_INIT";
+    init = getenv(name + 1);
+  }
+  if (init == NULL) return LUA_OK;
+  if (init[0] == '@') return dofile(L, init + 1);
+  return dostring(L, init, name);
+}
+
+static void print_usage(const char *badoption) {
+  fprintf(stderr, "%s: ", progname);
+  if (badoption[1] == 'e' || badoption[1] == 'l')
+    fprintf(stderr, "'%s' needs argument\n", badoption);
+  else
+    fprintf(stderr, "unrecognized option '%s'\n", badoption);
+  fprintf(stderr,
+          "usage: %s [options] [script [args]]\n"
+          "Available options are:\n"
+          "  -e stat   execute string 'stat'\n"
+          "  -i        enter interactive mode after executing 'script'\n"
+          "  -l mod    require library 'mod' into global 'mod'\n"
+          "  -l g=mod  require library 'mod' into global 'g'\n"
+          "  -v        show version information\n"
+          "  -E        ignore environment variables\n"
+          "  -W        turn warnings on\n"
+          "  --        stop handling options\n"
+          "  -         stop handling options and execute stdin\n",
+          progname);
+  fflush(stderr);
+}
+
+/* Tasks left when the script ends keep running until done, as a server
+   script expects. */
+static int run_pending_tasks(lua_State *L) {
+  if (loop_ntasks(L) == 0) return LUA_OK;
+  lua_getglobal(L, "net");
+  lua_getfield(L, -1, "run");
+  lua_remove(L, -2);
+  return report(L, docall(L, 0, 0));
+}
+
+/* Everything, in protected mode: options, libraries, init, -e/-l, the
+   script, then the prompt or standard input. */
+static int pmain(lua_State *L) {
+  int argc = (int)lua_tointeger(L, 1);
+  char **argv = (char **)lua_touserdata(L, 2);
+  int script = argc;
+  int args = collectargs(argv, &script);
+  int optlim = script > 0 ? script : argc;
+  luaL_checkversion(L);
+  if (args == HAS_ERROR) {
+    print_usage(argv[script]);
+    return 0;
+  }
+  if (args & HAS_BIG_E) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
+  }
+  luaL_openlibs(L);
+  luaL_requiref(L, "net", luaopen_net, 1);
+  lua_pop(L, 1);
+  createargtable(L, argv, argc, script);
+  lua_gc(L, LUA_GCGEN, 0, 0);
+  if (args & HAS_V) print_version();
+  if (!(args & HAS_BIG_E) && handle_luainit(L) != LUA_OK) return 0;
+  if (!runargs(L, argv, optlim)) return 0;
+  if (script < argc) {
+    if (handle_script(L, argv + script) != LUA_OK) return 0;
+    if (!(args & HAS_I) && run_pending_tasks(L) != LUA_OK) return 0;
+  }
+  if (args & HAS_I) {
+    repl_run(L, progname);
+  } else if (script == argc && !(args & (HAS_E | HAS_V))) {
+    if (isatty(0)) {
+      print_version();
+      repl_run(L, progname);
+    } else {
+      if (dofile(L, NULL) != LUA_OK) return 0;
+      if (run_pending_tasks(L) != LUA_OK) return 0;
+    }
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  int status, result;
+  lua_State *L = luaL_newstate();
+  if (argv[0] && argv[0][0]) {
+    const char *slash = strrchr(argv[0], '/');
+    progname = slash ? slash + 1 : argv[0];
+  }
+  if (L == NULL) {
+    l_message(progname, "cannot create state: not enough memory");
+    return EXIT_FAILURE;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  lua_gc(L, LUA_GCSTOP);
+  lua_pushcfunction(L, pmain);
+  lua_pushinteger(L, argc);
+  lua_pushlightuserdata(L, argv);
+  status = lua_pcall(L, 2, 1, 0);
+  result = lua_toboolean(L, -1);
+  report(L, status);
+  lua_close(L);
+  return (result && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+}

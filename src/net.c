@@ -1,0 +1,93 @@
+/*
+ * net.c: luaopen_net, which assembles the `net` module from its parts (one
+ * opener per C file, see net.h) and the embedded Lua parts (net.NAME loads
+ * lua/net/NAME.lua on first use); and the shared table of error words.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "net.h"
+
+/* Parts not linked in yet are skipped (weak), so the module builds as the
+   parts land. */
+#define WEAK __attribute__((weak))
+WEAK void tcp_open(lua_State *L);
+WEAK void udp_open(lua_State *L);
+WEAK void dns_open(lua_State *L);
+WEAK void ifaddr_open(lua_State *L);
+WEAK void luafiles_preload(lua_State *L);
+
+/* errno values and the words netlua uses for them. */
+static const struct { int err; const char *msg; } errwords[] = {
+  {ECONNREFUSED, "connection refused"},
+  {ECONNRESET, "connection reset by peer"},
+  {ECONNABORTED, "connection aborted"},
+  {ETIMEDOUT, "timeout"},
+  {EHOSTUNREACH, "host unreachable"},
+  {ENETUNREACH, "network unreachable"},
+  {ENETDOWN, "network is down"},
+  {EADDRINUSE, "address already in use"},
+  {EADDRNOTAVAIL, "address not available"},
+  {EACCES, "permission denied"},
+  {EPERM, "operation not permitted"},
+  {EPIPE, "closed"},
+  {EAFNOSUPPORT, "address family not supported"},
+  {EMSGSIZE, "message too long"},
+  {EMFILE, "too many open files"},
+  {ENFILE, "too many open files in system"},
+  {ENOBUFS, "no buffer space available"},
+  {EINVAL, "invalid argument"},
+  {0, NULL}};
+
+const char *net_strerror(int err) {
+  for (int i = 0; errwords[i].msg; i++)
+    if (errwords[i].err == err) return errwords[i].msg;
+  return strerror(err);
+}
+
+int net_fail(lua_State *L, const char *fmt, ...) {
+  va_list ap;
+  lua_pushnil(L);
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  return 2;
+}
+
+/* net.NAME on first use: require "net.NAME" if it is one of ours. */
+static int net_index(lua_State *L) {
+  const char *k = lua_tostring(L, 2);
+  if (k == NULL) return 0;
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushfstring(L, "net.%s", k);
+  if (lua_gettable(L, -2) == LUA_TNIL) return 0;
+  lua_getglobal(L, "require");
+  lua_pushfstring(L, "net.%s", k);
+  lua_call(L, 1, 1);
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, 1);
+  return 1;
+}
+
+int luaopen_net(lua_State *L) {
+  lua_newtable(L);
+  lua_pushstring(L, NETLUA_VERSION);
+  lua_setfield(L, -2, "version");
+  loop_open(L);
+  if (tcp_open) tcp_open(L);
+  if (udp_open) udp_open(L);
+  if (dns_open) dns_open(L);
+  if (ifaddr_open) ifaddr_open(L);
+  if (luafiles_preload) luafiles_preload(L);
+  lua_newtable(L);
+  lua_pushcfunction(L, net_index);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
+  return 1;
+}

@@ -1,0 +1,38 @@
+/*
+ * net.h: how the parts of the `net` module fit together.
+ *
+ * luaopen_net (net.c) makes the `net` table and calls each part's opener
+ * with that table at the top of the stack; an opener adds its functions and
+ * metatables and leaves the stack as it found it. Lua parts of the module
+ * (lua/net/NAME.lua) are compiled into the program and module (luafiles.c,
+ * generated) and reached as package.preload["net.NAME"]; `net.NAME` loads
+ * them on first use.
+ */
+#ifndef NETLUA_NET_H
+#define NETLUA_NET_H
+
+#include <lua.h>
+
+#define NETLUA_VERSION "0.1.0"
+
+int luaopen_net(lua_State *L);
+
+/* Part openers (one per C file), each adding to the table at the top. */
+void loop_open(lua_State *L);     /* loop.c: spawn, sleep, now, run */
+void tcp_open(lua_State *L);      /* tcp.c: connect, listen */
+void udp_open(lua_State *L);      /* udp.c: udp */
+void dns_open(lua_State *L);      /* dns.c: resolve, lookup, reverse, dns */
+void ifaddr_open(lua_State *L);   /* ifaddr.c: interfaces, interface, hostname, myip, gateways */
+
+/* The embedded Lua files (generated luafiles.c): registers each as
+   package.preload["net.NAME"]. */
+void luafiles_preload(lua_State *L);
+
+/* Errors: one table of words for errno values, so every message reads the
+   same ("connection refused", "timeout", "closed"). */
+const char *net_strerror(int err);
+
+/* Push nil and a formatted message; returns 2 (use as `return net_fail(...)`). */
+int net_fail(lua_State *L, const char *fmt, ...);
+
+#endif
