@@ -286,18 +286,16 @@ static int pmain(lua_State *L) {
   if (!runargs(L, argv, optlim)) return 0;
   if (script < argc) {
     if (handle_script(L, argv + script) != LUA_OK) return 0;
-    if (!(args & HAS_I) && run_pending_tasks(L) != LUA_OK) return 0;
   }
   if (args & HAS_I) {
     repl_run(L, progname);
-  } else if (script == argc && !(args & (HAS_E | HAS_V))) {
-    if (isatty(0)) {
-      print_version();
-      repl_run(L, progname);
-    } else {
-      if (dofile(L, NULL) != LUA_OK) return 0;
-      if (run_pending_tasks(L) != LUA_OK) return 0;
-    }
+  } else if (script == argc && !(args & (HAS_E | HAS_V)) && isatty(0)) {
+    print_version();
+    repl_run(L, progname);
+  } else {
+    if (script == argc && !(args & (HAS_E | HAS_V)) && dofile(L, NULL) != LUA_OK)
+      return 0;
+    if (run_pending_tasks(L) != LUA_OK) return 0;
   }
   lua_pushboolean(L, 1);
   return 1;
