@@ -280,6 +280,7 @@ static int pmain(lua_State *L) {
   luaL_requiref(L, "net", luaopen_net, 1);
   lua_pop(L, 1);
   createargtable(L, argv, argc, script);
+  lua_gc(L, LUA_GCRESTART);  /* main stopped it while building the state */
   lua_gc(L, LUA_GCGEN, 0, 0);
   if (args & HAS_V) print_version();
   if (!(args & HAS_BIG_E) && handle_luainit(L) != LUA_OK) return 0;
