@@ -3,6 +3,9 @@
 local net = require "net"
 local common = require "spec.support.common"
 
+-- Shell: wait (at most 10 s) until the background netlua wrote "ready" to $F.
+local WAIT_READY = [[for i in $(seq 200); do grep -q ready $F 2>/dev/null && break; sleep 0.05; done;]]
+
 describe("the loop", function()
   local fds_before
   setup(function() net.run(); fds_before = common.count_fds() end)  -- the loop's own epoll fd is made on first use
@@ -86,26 +89,24 @@ describe("the loop", function()
   end)
 
   it("stops a blocking sleep on SIGINT with 'interrupted!'", function()
-    local ok, code, _, err = common.run("timeout 10 " .. common.q(common.netlua) ..
-      [[ -e 'net.sleep(30)' & pid=$!; sleep 0.3; kill -INT $pid; wait $pid]])
+    local ok, code, _, err = common.run("F=$(mktemp); timeout 10 " .. common.q(common.netlua) ..
+      [[ -e 'io.stderr:write("ready\n") net.sleep(30)' 2>$F & pid=$!; ]] .. WAIT_READY .. [[ kill -INT $pid; wait $pid; rc=$?; cat $F >&2; rm -f $F; exit $rc]])
     assert.is_falsy(ok)
     assert.are.equal(1, code)
     assert.matches("interrupted!", err)
   end)
 
   it("stops a busy Lua loop on SIGINT", function()
-    local ok, code, _, err = common.run("timeout 10 " .. common.q(common.netlua) ..
-      [[ -e 'while true do end' & pid=$!; sleep 0.3; kill -INT $pid; wait $pid]])
+    local ok, code, _, err = common.run("F=$(mktemp); timeout 10 " .. common.q(common.netlua) ..
+      [[ -e 'io.stderr:write("ready\n") while true do end' 2>$F & pid=$!; ]] .. WAIT_READY .. [[ kill -INT $pid; wait $pid; rc=$?; cat $F >&2; rm -f $F; exit $rc]])
     assert.is_falsy(ok)
     assert.are.equal(1, code)
     assert.matches("interrupted!", err)
   end)
 
   it("works from a stock lua5.4 with the module", function()
-    local so = os.getenv("NETLUA_SO") or "build/net.so"
-    local dir = so:match("^(.*)/[^/]+$")
-    local ok, code, out, err = common.run("LUA_CPATH=" .. common.q(dir .. "/?.so") ..
-      [[ lua5.4 -e 'local net = require "net"; net.spawn(function() net.sleep(0.01) print("task") end); net.run(); print("ok")']])
+    local ok, code, out, err = common.run(common.stock_lua() ..
+      [[ -e 'local net = require "net"; net.spawn(function() net.sleep(0.01) print("task") end); net.run(); print("ok")']])
     assert.is_true(ok, err)
     assert.are.equal(0, code)
     assert.are.equal("task\nok\n", out)

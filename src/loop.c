@@ -84,6 +84,27 @@ struct loop {
 };
 
 static char loop_key;
+static char tasks_key;  /* registry: lightuserdata(thread) -> lightuserdata(task) */
+
+/* The task whose thread is T, or NULL. */
+static task *task_of(lua_State *T) {
+  task *t = NULL;
+  if (lua_rawgetp(T, LUA_REGISTRYINDEX, &tasks_key) == LUA_TTABLE) {
+    lua_rawgetp(T, -1, T);
+    t = lua_touserdata(T, -1);
+    lua_pop(T, 1);
+  }
+  lua_pop(T, 1);
+  return t;
+}
+
+/* Record (t) or forget (NULL) the task of thread T. */
+static void task_bind(lua_State *L, lua_State *T, task *t) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &tasks_key);
+  if (t) lua_pushlightuserdata(L, t); else lua_pushnil(L);
+  lua_rawsetp(L, -2, T);
+  lua_pop(L, 1);
+}
 
 /* ---- Ctrl-C ---------------------------------------------------------- */
 
@@ -337,7 +358,7 @@ static void task_free(loop *lp, lua_State *L, task *t) {
   waiter_detach(lp, &t->w);
   if (t->all_prev) t->all_prev->all_next = t->all_next; else lp->all = t->all_next;
   if (t->all_next) t->all_next->all_prev = t->all_prev;
-  *(task **)lua_getextraspace(t->T) = NULL;
+  task_bind(L, t->T, NULL);
   lua_resetthread(t->T);
   luaL_unref(L, LUA_REGISTRYINDEX, t->ref);
   lp->ntasks--;
@@ -497,6 +518,8 @@ loop *loop_get(lua_State *L) {
   lp->L = lua_tothread(L, -1);
   lua_pop(L, 1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &loop_key);
+  lua_newtable(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &tasks_key);
   return lp;
 }
 
@@ -528,7 +551,7 @@ static int wait_blocking(loop *lp, lua_State *L, waiter *w) {
 int loop_wait(lua_State *L, int fd, int events, double deadline,
               lua_KContext ctx, lua_KFunction k) {
   loop *lp = loop_get(L);
-  task *t = *(task **)lua_getextraspace(L);
+  task *t = task_of(L);
   if (t && t->T == L && lua_isyieldable(L)) {
     waiter_add(lp, &t->w, fd, events, deadline);
     if (t->w.fired) task_enqueue(lp, t);
@@ -559,7 +582,7 @@ int loop_turn(lua_State *L, int fd, double deadline) {
 }
 
 void loop_wake(lua_State *T) {
-  task *t = *(task **)lua_getextraspace(T);
+  task *t = task_of(T);
   loop *lp;
   if (t && t->T == T) {
     if (t->w.active) {
@@ -627,7 +650,7 @@ int loop_ntasks(lua_State *L) {
 
 void loop_run(lua_State *L) {
   loop *lp = loop_get(L);
-  task *t = *(task **)lua_getextraspace(L);
+  task *t = task_of(L);
   if (t && t->T == L) luaL_error(L, "net.run called inside a task");
   watch_sigpipe(lp);
   while (lp->ntasks > 0)
@@ -652,7 +675,7 @@ static int l_spawn(lua_State *L) {
   t->w.task = t;
   lua_pushvalue(L, -1);
   t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  *(task **)lua_getextraspace(T) = t;
+  task_bind(L, T, t);
   lua_rotate(L, 1, 1);           /* thread first, then fn and args */
   lua_xmove(L, T, n);            /* fn and args onto the task */
   t->nargs = n - 1;

@@ -13,6 +13,16 @@ function M.count_fds()
   return n - 1 -- the ls pipe itself
 end
 
+-- A shell command prefix that runs stock lua5.4 with build/net.so on
+-- LUA_CPATH (and the sanitizer runtimes preloaded for the asan build).
+function M.stock_lua()
+  local so = os.getenv("NETLUA_SO") or "build/net.so"
+  local dir = so:match("^(.*)/[^/]+$") or "."
+  local pre = os.getenv("NETLUA_PRELOAD")
+  return (pre and pre ~= "" and ("ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD=" .. M.q(pre) .. " ") or "") ..
+    "LUA_CPATH=" .. M.q(dir .. "/?.so") .. " lua5.4"
+end
+
 -- This process's pid (the netlua running busted).
 function M.pid()
   if not M._pid then
