@@ -431,7 +431,7 @@ static int turn_timeout(loop *lp) {
 
 /* Deliver one epoll event. */
 static void deliver(loop *lp, struct epoll_event *ev) {
-  int fd = ev->data.fd, rev = 0;
+  int fd = ev->data.fd, rev = 0, unwanted;
   fdent *fe;
   if (fd == sigfds[0]) {
     char buf[64];
@@ -441,13 +441,18 @@ static void deliver(loop *lp, struct epoll_event *ev) {
   if (ev->events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) rev |= LOOP_READ;
   if (ev->events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) rev |= LOOP_WRITE;
   fe = fd_entry(lp, fd);
+  unwanted = rev & ~fd_wanted(fe);
   for (waiter *w = fe->waiters, *nx; w; w = nx) {
     nx = w->fdnext;
     if (w->events & rev) waiter_fire(lp, w, w->events & rev);
   }
   if (fe->cb && (fe->cbevents & rev)) fe->cb(fe->ud, fd, fe->cbevents & rev);
-  fe = fd_entry(lp, fd);  /* the callback may have grown the table */
-  fd_register(lp, fd, fd_wanted(fe));
+  /* Interest stays registered after a waiter fires (it usually waits again
+     soon); it is dropped only when an event comes that nobody wanted. */
+  if (unwanted) {
+    fe = fd_entry(lp, fd);  /* the callback may have grown the table */
+    fd_register(lp, fd, fd_wanted(fe));
+  }
 }
 
 /* Wait once for events, deliver them, fire expired deadlines, run the
