@@ -1,0 +1,328 @@
+--[[
+ifaddr_spec: net.interfaces, net.interface, net.hostname, net.myip and
+net.gateways, checked against `ip -j addr` / `ip -j route` on this machine
+and in network namespaces built for the purpose (root only; skipped with a
+message otherwise).  No traffic leaves the host: `ip route get` and a
+connect()ed UDP socket send nothing.
+]]
+
+local net = require "net"
+local H = require "spec.support.ifaddr_helper"
+
+local FLAGS = { "up", "running", "loopback", "broadcast", "multicast", "point-to-point" }
+
+--- The address tables of iface with the given address text, or nil.
+local function find_addr(iface, address)
+  for _, a in ipairs(iface.addrs) do
+    if a.address == address then return a end
+  end
+end
+
+describe("net.interfaces()", function()
+  it("returns one well-formed entry per interface, ordered by index", function()
+    local list = assert(net.interfaces())
+    assert.is_true(#list >= 1)
+    local last = 0
+    for _, i in ipairs(list) do
+      assert.is_string(i.name)
+      assert.is_true(i.index > last)
+      last = i.index
+      for _, f in ipairs(FLAGS) do assert.is_boolean(i.flags[f], f) end
+      assert.is_table(i.addrs)
+      if i.mac then assert.matches("^%x%x:%x%x:%x%x:%x%x:%x%x:%x%x$", i.mac) end
+      for _, a in ipairs(i.addrs) do
+        assert.is_true(a.family == "inet" or a.family == "inet6")
+        assert.equal(a.family, (net.ip.parse(a.address)))
+        assert.equal(net.ip.prefix_to_netmask(a.prefix, a.family), a.netmask)
+        if a.family == "inet6" then assert.is_string(a.scope) end
+      end
+    end
+  end)
+
+  it("agrees with `ip -j addr`: names, indices, flags, MTU, MAC, addresses", function()
+    local theirs, err = H.ip_interfaces("")
+    if not theirs then pending(err) return end
+    local ours = H.net_interfaces(assert(net.interfaces()))
+    assert.same(theirs, ours)
+  end)
+
+  it("shows the loopback interface with 127.0.0.1/8 when lo is up", function()
+    local lo = assert(net.interface("lo"))
+    if not lo.flags.up then pending("lo is down here") return end
+    assert.is_true(lo.flags.loopback)
+    local a = find_addr(lo, "127.0.0.1")
+    assert.is_table(a)
+    assert.equal(8, a.prefix)
+    assert.equal("255.0.0.0", a.netmask)
+    assert.is_nil(lo.mac)
+  end)
+
+  it("leaks no file descriptor", function()
+    local before = H.fd_count()
+    for _ = 1, 50 do
+      net.interfaces(); net.interface("lo"); net.interface("nosuch0")
+      net.hostname(); net.myip(); net.myip("inet6"); net.gateways()
+    end
+    assert.equal(before, H.fd_count())
+  end)
+end)
+
+describe("net.interface(name)", function()
+  it("returns the same entry as net.interfaces(), by name or index", function()
+    for _, i in ipairs(assert(net.interfaces())) do
+      assert.same(i, net.interface(i.name))
+      assert.same(i, net.interface(i.index))
+    end
+  end)
+
+  it("returns nil, 'no interface NAME' for an unknown name or index", function()
+    local v, err = net.interface("nosuch0")
+    assert.is_nil(v)
+    assert.equal("no interface nosuch0", err)
+    v, err = net.interface(987654)
+    assert.is_nil(v)
+    assert.matches("no interface", err)
+    assert.is_nil((net.interface(("x"):rep(100))))
+  end)
+
+  it("raises on a wrong argument", function()
+    assert.has_error(function() net.interface() end)
+    assert.has_error(function() net.interface({}) end)
+    assert.error_matches(function() net.interface("lo\0x") end, "NUL")
+  end)
+end)
+
+describe("net.hostname()", function()
+  it("is the kernel's host name", function()
+    local f = io.open("/proc/sys/kernel/hostname")
+    if not f then pending("no /proc/sys/kernel/hostname") return end
+    local want = f:read("l")
+    f:close()
+    assert.equal(want, net.hostname())
+  end)
+end)
+
+describe("net.myip()", function()
+  it("is the source address `ip route get` picks for the outside", function()
+    local want = H.route_src("", "8.8.8.8")
+    local got, note = net.myip("inet")
+    if want then
+      assert.equal(want, got)
+      assert.is_nil(note)
+    else
+      assert.matches("no default route", note)
+    end
+  end)
+
+  it("does the same for IPv6", function()
+    local want = H.route_src("", "2001:4860:4860::8888")
+    local got, note = net.myip("inet6")
+    if want then
+      assert.equal(want, got)
+      assert.is_nil(note)
+    elseif got then
+      assert.matches("no default route", note)
+    end
+  end)
+
+  it("returns an address of this host, classified", function()
+    local addr = net.myip()
+    if not addr then pending("no address at all here") return end
+    local found = false
+    for _, i in ipairs(net.interfaces()) do
+      if find_addr(i, addr) then found = true end
+    end
+    assert.is_true(found)
+    assert.is_string((net.ip.classify(addr)))
+  end)
+
+  it("raises on an unknown family", function()
+    assert.error_matches(function() net.myip("ipx") end, "invalid option")
+    assert.has_error(function() net.myip({}) end)
+  end)
+end)
+
+describe("net.gateways()", function()
+  it("agrees with `ip -j route show default`", function()
+    local v4, err = H.ip_defaults("", "inet")
+    if not v4 then pending(err) return end
+    local v6 = H.ip_defaults("", "inet6") or {}
+    local gws, why = net.gateways()
+    if #v4 + #v6 == 0 then
+      assert.is_nil(gws)
+      assert.equal("no default route", why)
+      return
+    end
+    assert.is_table(gws, why)
+    for fam, want in pairs { inet = v4, inet6 = v6 } do
+      table.sort(want, function(a, b) return a.metric < b.metric end)
+      if want[1] then
+        assert.equal(want[1].gateway, gws[fam].gateway)
+        assert.equal(want[1].dev, gws[fam].interface)
+        assert.equal(want[1].metric, gws[fam].metric)
+      else
+        assert.is_nil(gws[fam])
+      end
+    end
+    assert.equal(#v4 + #v6, #gws)
+  end)
+end)
+
+-- The lab: lo up; veth va (up, several IPv4 and IPv6 addresses, an alias
+-- label, MTU 1400) <-> vb (up); veth vc (down, one address) <-> vd (down).
+local LAB = {
+  "link set lo up",
+  "link add va type veth peer name vb",
+  "link set va address 02:00:5e:10:00:01 mtu 1400",
+  "link set vb address 02:00:5e:10:00:02",
+  "addr add 10.11.0.1/24 brd 10.11.0.255 dev va",
+  "addr add 192.168.77.1/24 brd 192.168.77.255 dev va",
+  "addr add 10.11.5.1/24 brd 10.11.5.255 dev va label va:five",
+  "addr add 10.99.0.1/32 dev va",
+  "addr add fd11::1/64 dev va nodad",
+  "addr add fd12::1/48 dev va nodad",
+  "addr add 10.11.0.2/24 brd 10.11.0.255 dev vb",
+  "link set va up",
+  "link set vb up",
+  "link add vc type veth peer name vd",
+  "addr add 10.12.0.1/24 dev vc",
+}
+
+describe("in network namespaces", function()
+  local why = H.netns_unavailable()
+  if why then
+    it("(skipped)", function() pending("namespace tests skipped: " .. why) end)
+    return
+  end
+
+  local ns
+  before_each(function()
+    local err
+    ns, err = H.netns_add()
+    if not ns then H.cleanup() end
+    assert(ns, err)
+  end)
+  after_each(function() H.cleanup() end)
+
+  --- Build the lab in ns, or mark the test pending when that fails.
+  local function lab()
+    local ok, err = H.ns_ip(ns, LAB)
+    if not ok then pending("cannot build the lab: " .. err) end
+    return ok
+  end
+
+  it("reports known addresses, prefixes, MACs and MTU", function()
+    if not lab() then return end
+    local r = assert(H.run_in_ns(ns, "return net.interface('va'), net.interfaces()"))
+    local va = r[1]
+    assert.equal("02:00:5e:10:00:01", va.mac)
+    assert.equal(1400, va.mtu)
+    assert.is_true(va.flags.up and va.flags.broadcast and va.flags.multicast)
+    local a = assert(find_addr(va, "10.11.0.1"))
+    assert.same({ family = "inet", address = "10.11.0.1", netmask = "255.255.255.0",
+                  prefix = 24, broadcast = "10.11.0.255" }, a)
+    assert.equal(24, find_addr(va, "192.168.77.1").prefix)
+    a = assert(find_addr(va, "10.99.0.1"))
+    assert.equal(32, a.prefix)
+    assert.is_nil(a.broadcast)
+    a = assert(find_addr(va, "10.11.5.1"))
+    assert.equal("va:five", a.label)
+    assert.same({ family = "inet6", address = "fd11::1", netmask = "ffff:ffff:ffff:ffff::",
+                  prefix = 64, scope = "global" }, find_addr(va, "fd11::1"))
+    assert.equal(48, find_addr(va, "fd12::1").prefix)
+    for _, x in ipairs(va.addrs) do
+      if x.address:match("^fe80:") then
+        assert.equal("link", x.scope)
+        assert.equal(va.index, x.scope_id)
+      end
+    end
+    -- no separate entry for the alias label, and the whole list matches ip
+    for _, i in ipairs(r[2]) do assert.is_not.equal("va:five", i.name) end
+    assert.same(assert(H.ip_interfaces("-n " .. ns)), H.net_interfaces(r[2]))
+  end)
+
+  it("shows an interface that is down, with its address", function()
+    if not lab() then return end
+    local r = assert(H.run_in_ns(ns, "return net.interface('vc'), net.interface('vd'), net.interface('vb')"))
+    local vc, vd, vb = r[1], r[2], r[3]
+    assert.is_false(vc.flags.up)
+    assert.is_false(vc.flags.running)
+    assert.is_table(find_addr(vc, "10.12.0.1"))
+    assert.is_false(vd.flags.up)
+    assert.equal(0, #vd.addrs)
+    assert.is_true(vb.flags.up and vb.flags.running)
+  end)
+
+  it("says clearly when there is no default route", function()
+    if not lab() then return end
+    local r = assert(H.run_in_ns(ns, [[
+      local a, n = net.myip()
+      local a6, n6 = net.myip('inet6')
+      local g, ge = net.gateways()
+      return a, n, a6, n6, g, ge]]))
+    assert.is_truthy(({ ["10.11.0.1"] = 1, ["192.168.77.1"] = 1, ["10.11.5.1"] = 1,
+                        ["10.99.0.1"] = 1, ["10.11.0.2"] = 1 })[r[1]], r[1])
+    assert.matches("^no default route: first address of v[ab]", r[2])
+    assert.is_truthy(({ ["fd11::1"] = 1, ["fd12::1"] = 1 })[r[3]], r[3])
+    assert.matches("^no default route", r[4])
+    assert.is_nil(r[5])
+    assert.equal("no default route", r[6])
+  end)
+
+  it("finds the default route, its source address and its gateways", function()
+    if not lab() then return end
+    assert(H.ns_ip(ns, { "route add default via 10.11.0.254 dev va",
+                         "-6 route add default via fd11::fe dev va metric 300" }))
+    local r = assert(H.run_in_ns(ns, [[
+      local a, n = net.myip()
+      local a6, n6 = net.myip('inet6')
+      return a, n, a6, n6, net.gateways()]]))
+    assert.equal(H.route_src("-n " .. ns, "8.8.8.8"), r[1])
+    assert.equal("10.11.0.1", r[1])
+    assert.is_nil(r[2])
+    assert.equal(H.route_src("-n " .. ns, "2001:4860:4860::8888"), r[3])
+    assert.is_nil(r[4])
+    local g = r[5]
+    assert.same({ family = "inet", gateway = "10.11.0.254", interface = "va", metric = 0 }, g.inet)
+    assert.same({ family = "inet6", gateway = "fd11::fe", interface = "va", metric = 300 }, g.inet6)
+    assert.equal(2, #g)
+  end)
+
+  it("shows a point-to-point interface and a default route without a gateway", function()
+    local ok, err = H.ns_ip(ns, { "link set lo up", "tuntap add mode tun name tn0",
+      "addr add 10.50.0.1 peer 10.50.0.2/32 dev tn0", "link set tn0 up",
+      "route add default dev tn0" })
+    if not ok then pending("no tun device here: " .. err) return end
+    local r = assert(H.run_in_ns(ns, "return net.interface('tn0'), net.gateways()"))
+    local tn = r[1]
+    assert.is_true(tn.flags["point-to-point"])
+    assert.is_false(tn.flags.broadcast)
+    assert.is_nil(tn.mac)
+    assert.same({ family = "inet", address = "10.50.0.1", netmask = "255.255.255.255",
+                  prefix = 32, peer = "10.50.0.2" }, find_addr(tn, "10.50.0.1"))
+    assert.same({ family = "inet", interface = "tn0", metric = 0 }, r[2].inet)
+  end)
+
+  it("falls back to loopback, and says so, on a host with only lo", function()
+    assert(H.ns_ip(ns, { "link set lo up" }))
+    local r = assert(H.run_in_ns(ns, [[
+      local a, n = net.myip()
+      return a, n, net.gateways()]]))
+    assert.equal("127.0.0.1", r[1])
+    assert.equal("no default route: loopback only", r[2])
+    assert.is_nil(r[3])
+    assert.equal("no default route", r[4])
+  end)
+
+  it("returns nil, message when no interface is up at all", function()
+    local r = assert(H.run_in_ns(ns, [[
+      local l = net.interfaces()
+      local a, e = net.myip()
+      return a, e, #l, l[1].name, l[1].flags.up]]))
+    assert.is_nil(r[1])
+    assert.equal("no address: no interface is up", r[2])
+    assert.equal(1, r[3])
+    assert.equal("lo", r[4])
+    assert.is_false(r[5])
+  end)
+end)

@@ -1,0 +1,618 @@
+/*
+ * ifaddr.c: interfaces, addresses and host identity for the `net` module.
+ *
+ * "What is my IP address?" answered from the OS: getifaddrs for interfaces
+ * and their addresses, ioctl(SIOCGIFMTU) for the MTU, gethostname, a
+ * connect()ed UDP socket for the address on the default route (connect on
+ * UDP sends nothing), and /proc/net/route + /proc/net/ipv6_route for the
+ * default gateways.  No external commands.
+ *
+ * Lua API (added to the `net` table by ifaddr_open):
+ *
+ *   net.interfaces() -> list, ordered by index, of
+ *     { name = "eth0", index = 2, mtu = 1500,
+ *       mac = "02:fc:00:00:00:01",          -- absent when there is none
+ *       flags = { up, running, loopback, broadcast, multicast,
+ *                 ["point-to-point"] },     -- each true or false
+ *       addrs = {
+ *         { family = "inet", address = "192.0.2.2", netmask = "255.255.255.0",
+ *           prefix = 24, broadcast = "192.0.2.255",  -- when there is one
+ *           peer = "...",                            -- point-to-point only
+ *           label = "eth0:1" },                      -- alias label, if any
+ *         { family = "inet6", address = "fe80::1", netmask = "ffff:ffff:ffff:ffff::",
+ *           prefix = 64, scope = "link",    -- "host" | "link" | "site" | "global"
+ *           scope_id = 2 },                 -- when non-zero (link-local)
+ *       } }
+ *     or nil, message.
+ *   net.interface(name | index) -> one such table, or nil, "no interface NAME".
+ *   net.hostname() -> name, or nil, message.
+ *   net.myip([family]) -> address [, note]   family: "inet" | "inet6" | "any"
+ *     address       the source address of the route to the outside (the
+ *                   default route); IPv4 first, then IPv6, unless family.
+ *     address, note no such route: the first address of an up, non-loopback
+ *                   interface, else a loopback address; note says so, e.g.
+ *                   "no default route: loopback only".
+ *     nil, message  no usable address at all ("no address: no interface is up").
+ *   net.gateways() -> { inet = gw, inet6 = gw, gw, gw, ... } or
+ *                     nil, "no default route"
+ *     where gw = { family = "inet"|"inet6", gateway = "192.0.2.1",
+ *                  interface = "eth0", metric = 0 }
+ *     The array part lists every default route (by family, then metric);
+ *     inet/inet6 are the preferred (lowest metric) one of each family.  A
+ *     default route without a next hop ("default dev tun0") has no gateway.
+ *
+ * Wrong argument types raise; runtime failures return nil, message.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <netpacket/packet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "net.h"
+
+/* One interface seen in the getifaddrs list. */
+typedef struct ifrow {
+  char name[IF_NAMESIZE];
+  unsigned index;
+} ifrow;
+
+/* The rows of every interface in a getifaddrs list, sorted by index. */
+typedef struct iftable {
+  ifrow *rows;
+  size_t n;
+} iftable;
+
+/* Most default routes gateways() reports. */
+#define MAX_GATEWAYS 64
+
+/* A default route read from /proc. */
+typedef struct gwrow {
+  int family;
+  char gateway[INET6_ADDRSTRLEN]; /* "" when the route has no next hop */
+  char dev[IF_NAMESIZE];
+  unsigned long metric;
+} gwrow;
+
+/* ---- small helpers ------------------------------------------------------ */
+
+/* t[k] = s for the table at the top of the stack. */
+static void set_string(lua_State *L, const char *k, const char *s) {
+  lua_pushstring(L, s);
+  lua_setfield(L, -2, k);
+}
+
+/* t[k] = n for the table at the top of the stack. */
+static void set_integer(lua_State *L, const char *k, lua_Integer n) {
+  lua_pushinteger(L, n);
+  lua_setfield(L, -2, k);
+}
+
+/* t[k] = b for the table at the top of the stack. */
+static void set_boolean(lua_State *L, const char *k, int b) {
+  lua_pushboolean(L, b);
+  lua_setfield(L, -2, k);
+}
+
+/* The interface name of an entry: its label up to any ':' ("eth0:1"). */
+static void base_name(const char *label, char out[IF_NAMESIZE]) {
+  size_t i = 0;
+  while (label[i] && label[i] != ':' && i < IF_NAMESIZE - 1) {
+    out[i] = label[i];
+    i++;
+  }
+  out[i] = '\0';
+}
+
+/* True when a getifaddrs entry belongs to the interface `name`. */
+static int belongs(const struct ifaddrs *ifa, const char *name) {
+  char base[IF_NAMESIZE];
+  if (!ifa->ifa_name) return 0;
+  base_name(ifa->ifa_name, base);
+  return strcmp(base, name) == 0;
+}
+
+/* Text of an IPv4 or IPv6 socket address into buf; 0 on success. */
+static int sa_text(const struct sockaddr *sa, char *buf, size_t len) {
+  const void *a;
+  if (!sa) return -1;
+  if (sa->sa_family == AF_INET)
+    a = &((const struct sockaddr_in *)sa)->sin_addr;
+  else if (sa->sa_family == AF_INET6)
+    a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+  else
+    return -1;
+  return inet_ntop(sa->sa_family, a, buf, (socklen_t)len) ? 0 : -1;
+}
+
+/* Number of leading one bits of a netmask (IPv4 or IPv6). */
+static int mask_prefix(const struct sockaddr *sa) {
+  const unsigned char *p;
+  size_t n, i;
+  int bits = 0;
+  if (sa->sa_family == AF_INET) {
+    p = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+    n = 4;
+  } else {
+    p = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+    n = 16;
+  }
+  for (i = 0; i < n && p[i] == 0xff; i++) bits += 8;
+  if (i < n)
+    for (unsigned char b = p[i]; b & 0x80; b = (unsigned char)(b << 1)) bits++;
+  return bits;
+}
+
+/* True when two IP socket addresses hold the same address. */
+static int same_addr(const struct sockaddr *a, const struct sockaddr *b) {
+  if (a->sa_family != b->sa_family) return 0;
+  if (a->sa_family == AF_INET)
+    return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+           ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+  return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+/* ---- the interface list ------------------------------------------------- */
+
+/* Index of the interface: from its link entry, else if_nametoindex. */
+static unsigned entry_index(const struct ifaddrs *ifa, const char *name) {
+  if (ifa->ifa_addr && ifa->ifa_addr->sa_family == AF_PACKET &&
+      strcmp(ifa->ifa_name, name) == 0)
+    return (unsigned)((const struct sockaddr_ll *)ifa->ifa_addr)->sll_ifindex;
+  return if_nametoindex(name);
+}
+
+/* Add the interface of one entry to t unless it is there already. */
+static void table_add(iftable *t, const struct ifaddrs *ifa) {
+  char name[IF_NAMESIZE];
+  unsigned index;
+  base_name(ifa->ifa_name, name);
+  for (size_t i = 0; i < t->n; i++)
+    if (strcmp(t->rows[i].name, name) == 0) return;
+  index = entry_index(ifa, name);
+  if (index == 0) return; /* gone meanwhile */
+  memcpy(t->rows[t->n].name, name, sizeof name);
+  t->rows[t->n].index = index;
+  t->n++;
+}
+
+/* qsort order of rows: by interface index. */
+static int row_cmp(const void *a, const void *b) {
+  unsigned x = ((const ifrow *)a)->index, y = ((const ifrow *)b)->index;
+  return (x > y) - (x < y);
+}
+
+/* Fill t with one row per interface of list; 0, or -1 when out of memory. */
+static int table_build(iftable *t, const struct ifaddrs *list) {
+  size_t n = 0;
+  for (const struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next) n++;
+  t->n = 0;
+  t->rows = malloc((n ? n : 1) * sizeof *t->rows);
+  if (!t->rows) return -1;
+  for (const struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next)
+    if (ifa->ifa_name) table_add(t, ifa);
+  qsort(t->rows, t->n, sizeof *t->rows, row_cmp);
+  return 0;
+}
+
+/* Push the flags table of an interface from its IFF_* bits. */
+static void push_flags(lua_State *L, unsigned flags) {
+  lua_createtable(L, 0, 6);
+  set_boolean(L, "up", flags & IFF_UP);
+  set_boolean(L, "running", flags & IFF_RUNNING);
+  set_boolean(L, "loopback", flags & IFF_LOOPBACK);
+  set_boolean(L, "broadcast", flags & IFF_BROADCAST);
+  set_boolean(L, "multicast", flags & IFF_MULTICAST);
+  set_boolean(L, "point-to-point", flags & IFF_POINTOPOINT);
+}
+
+/* Set t.mac from a link entry when it carries a non-zero 6-byte address. */
+static void set_mac(lua_State *L, const struct ifaddrs *ifa) {
+  const struct sockaddr_ll *ll = (const struct sockaddr_ll *)ifa->ifa_addr;
+  const unsigned char *m = ll->sll_addr;
+  char buf[18];
+  if (ll->sll_halen != 6) return;
+  if (!(m[0] | m[1] | m[2] | m[3] | m[4] | m[5])) return;
+  snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
+           m[2], m[3], m[4], m[5]);
+  set_string(L, "mac", buf);
+}
+
+/* Set t.mtu via SIOCGIFMTU on sock (left unset when that fails). */
+static void set_mtu(lua_State *L, int sock, const char *name) {
+  struct ifreq ifr;
+  if (sock < 0) return;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, name, strlen(name) + 1);
+  if (ioctl(sock, SIOCGIFMTU, &ifr) == 0) set_integer(L, "mtu", ifr.ifr_mtu);
+}
+
+/* Scope word of an IPv6 address, as `ip addr` shows it. */
+static const char *v6_scope(const struct in6_addr *a) {
+  if (IN6_IS_ADDR_LOOPBACK(a)) return "host";
+  if (IN6_IS_ADDR_LINKLOCAL(a)) return "link";
+  if (IN6_IS_ADDR_SITELOCAL(a)) return "site";
+  return "global";
+}
+
+/* Set t[k] to the text of sa when sa is a usable address unlike addr. */
+static void set_other(lua_State *L, const char *k, const struct sockaddr *sa,
+                      const struct sockaddr *addr) {
+  char buf[INET6_ADDRSTRLEN];
+  /* glibc puts the local address here when no broadcast/peer was given */
+  if (!sa || sa->sa_family != addr->sa_family || same_addr(sa, addr)) return;
+  if (sa_text(sa, buf, sizeof buf) == 0) set_string(L, k, buf);
+}
+
+/* Set the IPv6-only fields (scope, scope_id) of an address table. */
+static void set_v6_fields(lua_State *L, const struct sockaddr_in6 *s6) {
+  set_string(L, "scope", v6_scope(&s6->sin6_addr));
+  if (s6->sin6_scope_id) set_integer(L, "scope_id", s6->sin6_scope_id);
+}
+
+/* Push the table of one IPv4/IPv6 address entry of interface `name`. */
+static void push_addr(lua_State *L, const struct ifaddrs *ifa, const char *name) {
+  const struct sockaddr *sa = ifa->ifa_addr;
+  char buf[INET6_ADDRSTRLEN];
+  lua_createtable(L, 0, 7);
+  set_string(L, "family", sa->sa_family == AF_INET ? "inet" : "inet6");
+  if (sa_text(sa, buf, sizeof buf) == 0) set_string(L, "address", buf);
+  if (ifa->ifa_netmask && ifa->ifa_netmask->sa_family == sa->sa_family &&
+      sa_text(ifa->ifa_netmask, buf, sizeof buf) == 0) {
+    set_string(L, "netmask", buf);
+    set_integer(L, "prefix", mask_prefix(ifa->ifa_netmask));
+  }
+  if (sa->sa_family == AF_INET6) set_v6_fields(L, (const void *)sa);
+  else if (ifa->ifa_flags & IFF_POINTOPOINT)
+    set_other(L, "peer", ifa->ifa_dstaddr, sa);
+  else if (ifa->ifa_flags & IFF_BROADCAST)
+    set_other(L, "broadcast", ifa->ifa_broadaddr, sa);
+  if (strcmp(ifa->ifa_name, name) != 0) set_string(L, "label", ifa->ifa_name);
+}
+
+/* True when an entry carries an IPv4 or IPv6 address. */
+static int is_ip(const struct ifaddrs *ifa) {
+  return ifa->ifa_addr && (ifa->ifa_addr->sa_family == AF_INET ||
+                           ifa->ifa_addr->sa_family == AF_INET6);
+}
+
+/* Push the addrs list of interface `name`. */
+static void push_addrs(lua_State *L, const struct ifaddrs *list, const char *name) {
+  lua_Integer n = 0;
+  lua_newtable(L);
+  for (const struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next) {
+    if (!is_ip(ifa) || !belongs(ifa, name)) continue;
+    push_addr(L, ifa, name);
+    lua_rawseti(L, -2, ++n);
+  }
+}
+
+/* Push the table of one interface. */
+static void push_interface(lua_State *L, const struct ifaddrs *list,
+                           const ifrow *row, int sock) {
+  int have_flags = 0;
+  lua_createtable(L, 0, 6);
+  set_string(L, "name", row->name);
+  set_integer(L, "index", row->index);
+  for (const struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next) {
+    if (!belongs(ifa, row->name)) continue;
+    if (!have_flags) {
+      push_flags(L, ifa->ifa_flags);
+      lua_setfield(L, -2, "flags");
+      have_flags = 1;
+    }
+    if (ifa->ifa_addr && ifa->ifa_addr->sa_family == AF_PACKET &&
+        strcmp(ifa->ifa_name, row->name) == 0)
+      set_mac(L, ifa);
+  }
+  set_mtu(L, sock, row->name);
+  push_addrs(L, list, row->name);
+  lua_setfield(L, -2, "addrs");
+}
+
+/* A datagram socket for interface ioctls, or -1. */
+static int ioctl_socket(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  return s;
+}
+
+/* True when row matches the argument of net.interface: a name or an index. */
+static int row_matches(const ifrow *row, const char *name, lua_Integer index) {
+  return name ? strcmp(row->name, name) == 0 : (lua_Integer)row->index == index;
+}
+
+/*
+ * Push the interfaces matching (name, index) -- every one when both are
+ * "any" (NULL, -1) -- as a list; returns how many, or -1 with nil, message
+ * pushed instead.
+ */
+static int push_matching(lua_State *L, const char *name, lua_Integer index) {
+  struct ifaddrs *list;
+  iftable t;
+  int sock, n = 0;
+  if (getifaddrs(&list) != 0)
+    return net_fail(L, "getifaddrs: %s", net_strerror(errno)), -1;
+  if (table_build(&t, list) != 0) {
+    freeifaddrs(list);
+    return net_fail(L, "interfaces: out of memory"), -1;
+  }
+  sock = ioctl_socket();
+  lua_createtable(L, (int)t.n, 0);
+  for (size_t i = 0; i < t.n; i++) {
+    if ((name || index >= 0) && !row_matches(&t.rows[i], name, index)) continue;
+    push_interface(L, list, &t.rows[i], sock);
+    lua_rawseti(L, -2, ++n);
+  }
+  if (sock >= 0) close(sock);
+  free(t.rows);
+  freeifaddrs(list);
+  return n;
+}
+
+/* net.interfaces() -> list of interface tables, or nil, message. */
+static int l_interfaces(lua_State *L) {
+  return push_matching(L, NULL, -1) < 0 ? 2 : 1;
+}
+
+/* net.interface(name | index) -> interface table, or nil, "no interface X". */
+static int l_interface(lua_State *L) {
+  const char *name = NULL;
+  lua_Integer index = -1;
+  size_t len;
+  int n;
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    index = luaL_checkinteger(L, 1);
+  } else {
+    name = luaL_checklstring(L, 1, &len);
+    luaL_argcheck(L, strlen(name) == len, 1, "interface name contains a NUL byte");
+  }
+  n = push_matching(L, name, index);
+  if (n < 0) return 2;
+  if (n == 0) {
+    if (name) return net_fail(L, "no interface %s", name);
+    return net_fail(L, "no interface with index %I", (lua_Integer)index);
+  }
+  lua_rawgeti(L, -1, 1);
+  return 1;
+}
+
+/* ---- host identity ------------------------------------------------------ */
+
+/* net.hostname() -> name, or nil, message. */
+static int l_hostname(lua_State *L) {
+  char buf[256];
+  if (gethostname(buf, sizeof buf) != 0)
+    return net_fail(L, "gethostname: %s", net_strerror(errno));
+  buf[sizeof buf - 1] = '\0';
+  lua_pushstring(L, buf);
+  return 1;
+}
+
+/*
+ * The source address the kernel would use to reach a public address of
+ * `family` (8.8.8.8 or 2001:4860:4860::8888): connect a UDP socket, which
+ * sends nothing, and read getsockname.  0 on success, else an errno.
+ */
+static int route_source(int family, char *out, size_t len) {
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  int s, err = 0;
+  memset(&ss, 0, sizeof ss);
+  if (family == AF_INET) {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons(53);
+    inet_pton(AF_INET, "8.8.8.8", &a->sin_addr);
+    sl = sizeof *a;
+  } else {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(53);
+    inet_pton(AF_INET6, "2001:4860:4860::8888", &a->sin6_addr);
+    sl = sizeof *a;
+  }
+  s = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return errno;
+  if (connect(s, (struct sockaddr *)&ss, sl) != 0) err = errno;
+  sl = sizeof ss;
+  if (!err && getsockname(s, (struct sockaddr *)&ss, &sl) != 0) err = errno;
+  if (!err && sa_text((struct sockaddr *)&ss, out, len) != 0) err = EAFNOSUPPORT;
+  close(s);
+  return err;
+}
+
+/* True when an address entry may stand in for "my IP" in the fallback:
+   up, of an allowed family, loopback or not as asked, and not link-local. */
+static int fallback_ok(const struct ifaddrs *ifa, int family, int loopback) {
+  const struct sockaddr *sa = ifa->ifa_addr;
+  if (!is_ip(ifa) || !(ifa->ifa_flags & IFF_UP)) return 0;
+  if (family != AF_UNSPEC && sa->sa_family != family) return 0;
+  if (!!(ifa->ifa_flags & IFF_LOOPBACK) != loopback) return 0;
+  if (sa->sa_family == AF_INET6 &&
+      IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)sa)->sin6_addr))
+    return 0;
+  return 1;
+}
+
+/* The first fallback entry: IPv4 before IPv6 unless family says. */
+static const struct ifaddrs *fallback_find(const struct ifaddrs *list,
+                                           int family, int loopback) {
+  static const int order[2] = {AF_INET, AF_INET6};
+  for (int i = 0; i < 2; i++) {
+    if (family != AF_UNSPEC && family != order[i]) continue;
+    for (const struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next)
+      if (fallback_ok(ifa, order[i], loopback)) return ifa;
+  }
+  return NULL;
+}
+
+/* myip without a route: push address, note (2) or nil, message (2). */
+static int myip_fallback(lua_State *L, int family) {
+  struct ifaddrs *list;
+  const struct ifaddrs *ifa;
+  char buf[INET6_ADDRSTRLEN], name[IF_NAMESIZE];
+  int loopback = 0;
+  if (getifaddrs(&list) != 0)
+    return net_fail(L, "no default route, and getifaddrs: %s", net_strerror(errno));
+  ifa = fallback_find(list, family, 0);
+  if (!ifa) ifa = fallback_find(list, family, loopback = 1);
+  if (!ifa || sa_text(ifa->ifa_addr, buf, sizeof buf) != 0) {
+    freeifaddrs(list);
+    return net_fail(L, "no address: no interface is up");
+  }
+  lua_pushstring(L, buf);
+  base_name(ifa->ifa_name, name);
+  if (loopback)
+    lua_pushstring(L, "no default route: loopback only");
+  else
+    lua_pushfstring(L, "no default route: first address of %s", name);
+  freeifaddrs(list);
+  return 2;
+}
+
+/* net.myip([family]) -> address [, note], or nil, message (see the top). */
+static int l_myip(lua_State *L) {
+  static const char *const names[] = {"any", "inet", "inet6", NULL};
+  static const int families[] = {AF_UNSPEC, AF_INET, AF_INET6};
+  int family = families[luaL_checkoption(L, 1, "any", names)];
+  char buf[INET6_ADDRSTRLEN];
+  if (family != AF_INET6 && route_source(AF_INET, buf, sizeof buf) == 0) {
+    lua_pushstring(L, buf);
+    return 1;
+  }
+  if (family != AF_INET && route_source(AF_INET6, buf, sizeof buf) == 0) {
+    lua_pushstring(L, buf);
+    return 1;
+  }
+  return myip_fallback(L, family);
+}
+
+/* ---- default gateways --------------------------------------------------- */
+
+/* True when route flags describe a usable route (up, not a reject route). */
+static int route_usable(unsigned flags) {
+  return (flags & RTF_UP) && !(flags & RTF_REJECT);
+}
+
+/* Parse one /proc/net/route line into g when it is a default route. */
+static int parse_v4_line(const char *line, gwrow *g) {
+  unsigned dst, gw, flags, mask;
+  unsigned long metric;
+  char dev[IF_NAMESIZE];
+  struct in_addr a;
+  if (sscanf(line, "%15s %x %x %x %*d %*d %lu %x", dev, &dst, &gw, &flags,
+             &metric, &mask) != 6)
+    return 0;
+  if (dst != 0 || mask != 0 || !route_usable(flags)) return 0;
+  g->family = AF_INET;
+  memcpy(g->dev, dev, sizeof dev);
+  g->metric = metric;
+  g->gateway[0] = '\0';
+  a.s_addr = gw; /* the kernel prints the raw network-order word */
+  if ((flags & RTF_GATEWAY) && gw)
+    inet_ntop(AF_INET, &a, g->gateway, sizeof g->gateway);
+  return 1;
+}
+
+/* 32 hex digits into 16 bytes; 0 on success. */
+static int hex16(const char *hex, unsigned char out[16]) {
+  for (int i = 0; i < 16; i++) {
+    unsigned v;
+    if (sscanf(hex + 2 * i, "%2x", &v) != 1) return -1;
+    out[i] = (unsigned char)v;
+  }
+  return 0;
+}
+
+/* Parse one /proc/net/ipv6_route line into g when it is a default route. */
+static int parse_v6_line(const char *line, gwrow *g) {
+  char dst[33], src[33], hop[33], dev[IF_NAMESIZE];
+  unsigned dlen, slen, flags;
+  unsigned long metric;
+  struct in6_addr a;
+  if (sscanf(line, "%32s %x %32s %x %32s %lx %*x %*x %x %15s", dst, &dlen, src,
+             &slen, hop, &metric, &flags, dev) != 8)
+    return 0;
+  if (dlen != 0 || slen != 0 || !route_usable(flags)) return 0;
+  if (hex16(hop, a.s6_addr) != 0) return 0;
+  g->family = AF_INET6;
+  memcpy(g->dev, dev, sizeof dev);
+  g->metric = metric;
+  g->gateway[0] = '\0';
+  if ((flags & RTF_GATEWAY) && !IN6_IS_ADDR_UNSPECIFIED(&a))
+    inet_ntop(AF_INET6, &a, g->gateway, sizeof g->gateway);
+  return 1;
+}
+
+/* Append the default routes of one /proc file to gws; -1 (errno set) when
+   the file cannot be read. */
+static int read_routes(const char *path, int (*parse)(const char *, gwrow *),
+                       gwrow *gws, size_t *n) {
+  char line[512];
+  FILE *f = fopen(path, "re");
+  if (!f) return -1;
+  while (*n < MAX_GATEWAYS && fgets(line, sizeof line, f))
+    if (parse(line, &gws[*n])) (*n)++;
+  fclose(f);
+  return 0;
+}
+
+/* qsort order of gateways: IPv4 first, then by metric. */
+static int gw_cmp(const void *a, const void *b) {
+  const gwrow *x = a, *y = b;
+  if (x->family != y->family) return x->family == AF_INET ? -1 : 1;
+  return (x->metric > y->metric) - (x->metric < y->metric);
+}
+
+/* Push the table of one gateway. */
+static void push_gateway(lua_State *L, const gwrow *g) {
+  lua_createtable(L, 0, 4);
+  set_string(L, "family", g->family == AF_INET ? "inet" : "inet6");
+  if (g->gateway[0]) set_string(L, "gateway", g->gateway);
+  set_string(L, "interface", g->dev);
+  set_integer(L, "metric", (lua_Integer)g->metric);
+}
+
+/* net.gateways() -> { inet = gw, inet6 = gw, gw... }, or nil, message. */
+static int l_gateways(lua_State *L) {
+  gwrow gws[MAX_GATEWAYS];
+  size_t n = 0;
+  if (read_routes("/proc/net/route", parse_v4_line, gws, &n) != 0)
+    return net_fail(L, "gateways: /proc/net/route: %s", net_strerror(errno));
+  read_routes("/proc/net/ipv6_route", parse_v6_line, gws, &n); /* may lack IPv6 */
+  if (n == 0) return net_fail(L, "no default route");
+  qsort(gws, n, sizeof *gws, gw_cmp);
+  lua_createtable(L, (int)n, 2);
+  for (size_t i = 0; i < n; i++) {
+    push_gateway(L, &gws[i]);
+    if (i == 0 || gws[i].family != gws[i - 1].family) {
+      lua_pushvalue(L, -1);
+      lua_setfield(L, -3, gws[i].family == AF_INET ? "inet" : "inet6");
+    }
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+/* Add interfaces, interface, hostname, myip, gateways to the table on top. */
+void ifaddr_open(lua_State *L) {
+  static const luaL_Reg funcs[] = {
+      {"interfaces", l_interfaces}, {"interface", l_interface},
+      {"hostname", l_hostname},     {"myip", l_myip},
+      {"gateways", l_gateways},     {NULL, NULL}};
+  luaL_setfuncs(L, funcs, 0);
+}
