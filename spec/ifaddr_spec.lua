@@ -271,7 +271,8 @@ describe("in network namespaces", function()
 
   it("finds the default route, its source address and its gateways", function()
     if not lab() then return end
-    assert(H.ns_ip(ns, { "route add default via 10.11.0.254 dev va",
+    assert(H.ns_ip(ns, { "route add default via 10.11.0.253 dev va metric 50",
+                         "route add default via 10.11.0.254 dev va",
                          "-6 route add default via fd11::fe dev va metric 300" }))
     local r = assert(H.run_in_ns(ns, [[
       local a, n = net.myip()
@@ -285,7 +286,9 @@ describe("in network namespaces", function()
     local g = r[5]
     assert.same({ family = "inet", gateway = "10.11.0.254", interface = "va", metric = 0 }, g.inet)
     assert.same({ family = "inet6", gateway = "fd11::fe", interface = "va", metric = 300 }, g.inet6)
-    assert.equal(2, #g)
+    assert.equal(3, #g)
+    assert.same({ family = "inet", gateway = "10.11.0.253", interface = "va", metric = 50 }, g[2])
+    assert.same(g.inet6, g[3])
   end)
 
   it("shows a point-to-point interface and a default route without a gateway", function()

@@ -86,6 +86,19 @@ typedef struct gwrow {
   unsigned long metric;
 } gwrow;
 
+/*
+ * What a call holds while it builds Lua tables: the getifaddrs list, the
+ * rows, an ioctl socket.  It lives in a userdata so that a Lua error while
+ * building (out of memory) cannot leak them: the collector frees them then.
+ */
+typedef struct scratch {
+  struct ifaddrs *list;
+  iftable t;
+  int sock;
+} scratch;
+
+#define SCRATCH_MT "netlua.ifaddr.scratch"
+
 /* ---- small helpers ------------------------------------------------------ */
 
 /* t[k] = s for the table at the top of the stack. */
@@ -166,6 +179,39 @@ static int same_addr(const struct sockaddr *a, const struct sockaddr *b) {
 }
 
 /* ---- the interface list ------------------------------------------------- */
+
+/* Free what a scratch holds (idempotent): also its __gc. */
+static int scratch_release(lua_State *L) {
+  scratch *s = luaL_checkudata(L, 1, SCRATCH_MT);
+  if (s->list) freeifaddrs(s->list);
+  free(s->t.rows);
+  if (s->sock >= 0) close(s->sock);
+  s->list = NULL;
+  s->t.rows = NULL;
+  s->t.n = 0;
+  s->sock = -1;
+  return 0;
+}
+
+/* Push a new, empty scratch. */
+static scratch *scratch_new(lua_State *L) {
+  scratch *s = lua_newuserdatauv(L, sizeof *s, 0);
+  s->list = NULL;
+  s->t.rows = NULL;
+  s->t.n = 0;
+  s->sock = -1;
+  luaL_setmetatable(L, SCRATCH_MT);
+  return s;
+}
+
+/* Release the scratch at stack index idx and remove it from the stack. */
+static void scratch_drop(lua_State *L, int idx) {
+  lua_pushcfunction(L, scratch_release);
+  lua_pushvalue(L, idx);
+  lua_call(L, 1, 0);
+  lua_remove(L, idx);
+}
+
 
 /* Index of the interface: from its link entry, else if_nametoindex. */
 static unsigned entry_index(const struct ifaddrs *ifa, const char *name) {
@@ -341,25 +387,25 @@ static int row_matches(const ifrow *row, const char *name, lua_Integer index) {
  * pushed instead.
  */
 static int push_matching(lua_State *L, const char *name, lua_Integer index) {
-  struct ifaddrs *list;
-  iftable t;
-  int sock, n = 0;
-  if (getifaddrs(&list) != 0)
+  scratch *s = scratch_new(L);
+  int top = lua_gettop(L), n = 0;
+  if (getifaddrs(&s->list) != 0) {
+    s->list = NULL;
+    scratch_drop(L, top);
     return net_fail(L, "getifaddrs: %s", net_strerror(errno)), -1;
-  if (table_build(&t, list) != 0) {
-    freeifaddrs(list);
+  }
+  if (table_build(&s->t, s->list) != 0) {
+    scratch_drop(L, top);
     return net_fail(L, "interfaces: out of memory"), -1;
   }
-  sock = ioctl_socket();
-  lua_createtable(L, (int)t.n, 0);
-  for (size_t i = 0; i < t.n; i++) {
-    if ((name || index >= 0) && !row_matches(&t.rows[i], name, index)) continue;
-    push_interface(L, list, &t.rows[i], sock);
+  s->sock = ioctl_socket();
+  lua_createtable(L, (int)s->t.n, 0);
+  for (size_t i = 0; i < s->t.n; i++) {
+    if ((name || index >= 0) && !row_matches(&s->t.rows[i], name, index)) continue;
+    push_interface(L, s->list, &s->t.rows[i], s->sock);
     lua_rawseti(L, -2, ++n);
   }
-  if (sock >= 0) close(sock);
-  free(t.rows);
-  freeifaddrs(list);
+  scratch_drop(L, top);
   return n;
 }
 
@@ -462,25 +508,28 @@ static const struct ifaddrs *fallback_find(const struct ifaddrs *list,
 
 /* myip without a route: push address, note (2) or nil, message (2). */
 static int myip_fallback(lua_State *L, int family) {
-  struct ifaddrs *list;
+  scratch *s = scratch_new(L);
   const struct ifaddrs *ifa;
   char buf[INET6_ADDRSTRLEN], name[IF_NAMESIZE];
-  int loopback = 0;
-  if (getifaddrs(&list) != 0)
+  int top = lua_gettop(L), loopback = 0;
+  if (getifaddrs(&s->list) != 0) {
+    s->list = NULL;
+    scratch_drop(L, top);
     return net_fail(L, "no default route, and getifaddrs: %s", net_strerror(errno));
-  ifa = fallback_find(list, family, 0);
-  if (!ifa) ifa = fallback_find(list, family, loopback = 1);
+  }
+  ifa = fallback_find(s->list, family, 0);
+  if (!ifa) ifa = fallback_find(s->list, family, loopback = 1);
   if (!ifa || sa_text(ifa->ifa_addr, buf, sizeof buf) != 0) {
-    freeifaddrs(list);
+    scratch_drop(L, top);
     return net_fail(L, "no address: no interface is up");
   }
-  lua_pushstring(L, buf);
   base_name(ifa->ifa_name, name);
+  scratch_drop(L, top);
+  lua_pushstring(L, buf);
   if (loopback)
     lua_pushstring(L, "no default route: loopback only");
   else
     lua_pushfstring(L, "no default route: first address of %s", name);
-  freeifaddrs(list);
   return 2;
 }
 
@@ -614,5 +663,10 @@ void ifaddr_open(lua_State *L) {
       {"interfaces", l_interfaces}, {"interface", l_interface},
       {"hostname", l_hostname},     {"myip", l_myip},
       {"gateways", l_gateways},     {NULL, NULL}};
+  if (luaL_newmetatable(L, SCRATCH_MT)) {
+    lua_pushcfunction(L, scratch_release);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
   luaL_setfuncs(L, funcs, 0);
 }

@@ -57,7 +57,7 @@ end
 local function parse4(s)
   local parts = {}
   for p in (s .. "."):gmatch("([^.]*)%.") do parts[#parts + 1] = p end
-  if #parts ~= 4 or not s:find("%d$") then
+  if #parts ~= 4 then
     return nil, ("%d parts, need 4"):format(#parts)
   end
   local n = 0
