@@ -102,7 +102,7 @@ local function report(o)
       print("          not routed on the internet: the outside sees your NAT's public address")
     end
   else
-    print("address   none: " .. note)
+    print("address   none (" .. note .. ")")
   end
   print_gateways(o.family)
   local ifs, err = net.interfaces()

@@ -329,3 +329,61 @@ describe("in network namespaces", function()
     assert.is_false(r[5])
   end)
 end)
+
+describe("scripts/myip.lua", function()
+  local bin = H.netlua()
+  if not bin then
+    it("(skipped)", function() pending("no netlua binary (build/netlua or $NETLUA)") end)
+    return
+  end
+  local function run(args, ns)
+    local pre = ns and ("ip netns exec " .. ns .. " ") or ""
+    return H.sh(pre .. H.quote(bin) .. " scripts/myip.lua " .. args)
+  end
+
+  it("has --help and refuses unknown options with status 2", function()
+    local out, ok = run("--help")
+    assert.is_true(ok)
+    assert.matches("usage: myip.lua", out, 1, true)
+    local _, ok2, code = run("--bogus")
+    assert.is_false(ok2)
+    assert.equal(2, code)
+  end)
+
+  it("prints the host name, the primary address with its class, and every interface", function()
+    local addr = net.myip()
+    local out, ok = run("")
+    assert.equal(addr ~= nil, ok)
+    assert.matches("host      " .. net.hostname(), out, 1, true)
+    if addr then
+      assert.matches("address   " .. addr, out, 1, true)
+      assert.matches("class     " .. net.ip.classify(addr), out, 1, true)
+      assert.equal(addr .. "\n", (run("--brief")))
+    end
+    for _, i in ipairs(net.interfaces()) do
+      assert.matches("\n  " .. i.name .. " ", out, 1, true)
+    end
+  end)
+
+  describe("in a namespace", function()
+    local why = H.netns_unavailable()
+    if why then
+      it("(skipped)", function() pending("namespace tests skipped: " .. why) end)
+      return
+    end
+    after_each(function() H.cleanup() end)
+
+    it("says 'loopback only' with only lo, and fails with nothing up", function()
+      local ns = assert(H.netns_add())
+      local out, ok, code = run("", ns)
+      assert.is_false(ok)
+      assert.equal(1, code)
+      assert.matches("address   none (no address: no interface is up)", out, 1, true)
+      assert(H.ns_ip(ns, { "link set lo up" }))
+      out, ok = run("", ns)
+      assert.is_true(ok)
+      assert.matches("address   127.0.0.1  (no default route: loopback only)", out, 1, true)
+      assert.matches("gateway   none (no default route)", out, 1, true)
+    end)
+  end)
+end)
