@@ -247,6 +247,15 @@ describe("netlua's command line, compared with lua5.4", function()
     end)
   end)
 
+  describe("Ctrl-C (SIGINT)", function()
+    it("interrupts a busy script with 'interrupted!', a traceback and status 1", function()
+      local n = cli.same("-e 'local i = 0 while true do i = i + 1 end'",
+        { wrap = "timeout --preserve-status -s INT 0.3 " })
+      assert.are.equal(1, n.code)
+      assert.matches("^LUA: interrupted!\nstack traceback:\n", n.err)
+    end)
+  end)
+
   describe("error objects", function()
     it("a table without __tostring", function()
       local n = cli.same("-e 'error({})'")
@@ -388,7 +397,7 @@ describe("what only netlua has", function()
   end)
 
   it("builds as a module that stock lua5.4 can require", function()
-    local env = { LUA_CPATH = cli.net_so:gsub("net%.so$", "?.so") .. ";;" }
+    local env = cli.module_env(cli.net_so:gsub("net%.so$", "?.so") .. ";;")
     local n = cli.run1(cli.lua, "-e " .. q(
       "local net = require 'net'; print(type(net.spawn), type(net.sleep), net == package.loaded.net, rawget(_G, 'net'))" ..
       "; local t = {}; net.spawn(function() net.sleep(0.01); t[#t+1] = 'b' end)" ..
@@ -428,7 +437,7 @@ describe("make install", function()
     assert.are.equal("", n.err)
     assert.are.equal("ok\tfunction\n", n.out)
     local l = cli.run1(cli.lua, "-e " .. q("local net = require 'net'; print(type(net.spawn), type(net.sleep))"),
-      { dir = dest, env = { LUA_CPATH = prefix .. "/lib/lua/5.4/?.so" } })
+      { dir = dest, env = cli.module_env(prefix .. "/lib/lua/5.4/?.so") })
     assert.are.equal("", l.err)
     assert.are.equal("function\tfunction\n", l.out)
     local _, mcode, mout, merr = common.run("MANWIDTH=80 man -l " .. q(prefix .. "/share/man/man1/netlua.1"))

@@ -56,6 +56,22 @@ function M.normalise(s, names)
   return s:sub(2)
 end
 
+-- Environment for a stock lua5.4 loading net.so from cpath (a LUA_CPATH
+-- template): a sanitizer build of net.so needs its runtimes preloaded.
+function M.module_env(cpath)
+  local env = { LUA_CPATH = cpath }
+  local so = cpath:gsub("%?", "net"):gsub(";.*", "")
+  local p = io.popen("ldd " .. common.q(so) .. " 2>/dev/null")
+  local preload = {}
+  for line in p:lines() do
+    local lib = line:match("=> (%S*lib[ua]b?san%.so[%.%d]*)")
+    if lib then preload[#preload + 1] = lib end
+  end
+  p:close()
+  if #preload > 0 then env.LD_PRELOAD = table.concat(preload, " ") end
+  return env
+end
+
 -- Build the shell command: cd into dir, set env (a table; false unsets),
 -- run prog with the argument string (already quoted for the shell).
 local function command(prog, args, opts)
@@ -69,13 +85,15 @@ local function command(prog, args, opts)
   for k, v in pairs(opts.env or {}) do
     if v then parts[#parts + 1] = k .. "=" .. common.q(v) end
   end
+  if opts.wrap then parts[#parts + 1] = opts.wrap end  -- e.g. timeout
   parts[#parts + 1] = common.q(prog)
   parts[#parts + 1] = args or ""
   return table.concat(parts, " ")
 end
 
 -- Run one program; returns {code=, out=, err=} with names normalised.
--- opts: dir, env (table), input (string for stdin; else /dev/null).
+-- opts: dir, env (table), input (string for stdin; else /dev/null),
+-- wrap (a command put before the program, such as a timeout).
 function M.run1(prog, args, opts)
   opts = opts or {}
   local _, code, out, err = common.run(command(prog, args, opts), opts.input)
