@@ -1,0 +1,77 @@
+/*
+ * buffer.c: receive buffering for connections (see buffer.h).
+ */
+#define _GNU_SOURCE
+#include "buffer.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+void buffer_init(buffer *b, size_t linemax) {
+  memset(b, 0, sizeof *b);
+  b->linemax = linemax ? linemax : BUFFER_LINEMAX;
+}
+
+void buffer_free(buffer *b) {
+  size_t linemax = b->linemax;
+  free(b->data);
+  buffer_init(b, linemax);
+}
+
+void buffer_consume(buffer *b, size_t n) {
+  if (n > buffer_len(b)) n = buffer_len(b);
+  b->start += n;
+  b->scan = b->scan > n ? b->scan - n : 0;
+  if (b->start == b->end) b->start = b->end = 0;
+}
+
+int buffer_line(buffer *b, size_t *len, size_t *eol) {
+  size_t avail = buffer_len(b), n;
+  const char *p = buffer_data(b);
+  const char *lf = b->scan < avail ? memchr(p + b->scan, '\n', avail - b->scan) : NULL;
+  if (lf == NULL) {
+    b->scan = avail;
+    return avail >= b->linemax + 2 ? BUFFER_LONG : BUFFER_MORE;
+  }
+  n = (size_t)(lf - p);
+  *eol = n > 0 && p[n - 1] == '\r' ? 2 : 1;
+  *len = n + 1;
+  b->scan = 0;
+  return *len - *eol > b->linemax ? BUFFER_LONG : BUFFER_LINE;
+}
+
+/* Make the block at least `cap` bytes (doubling), keeping the data. */
+static int grow_to(buffer *b, size_t cap) {
+  size_t n = b->cap ? b->cap : BUFFER_MIN;
+  char *p;
+  while (n < cap) n *= 2;
+  if (n == b->cap) return 0;
+  p = realloc(b->data, n);
+  if (p == NULL) { errno = ENOMEM; return -1; }
+  b->data = p;
+  b->cap = n;
+  return 0;
+}
+
+ssize_t buffer_fill(buffer *b, int fd, size_t want) {
+  size_t avail = buffer_len(b), room;
+  ssize_t r;
+  if (want <= avail) want = avail + 1;
+  if (b->grow && b->cap < BUFFER_AUTOMAX && want < b->cap * 2) want = b->cap * 2;
+  if (want > b->cap && grow_to(b, want) != 0) return -1;
+  /* move the unread data to the front when the free tail is short */
+  if (b->start > 0 && (b->cap - b->end < b->cap / 4 || b->cap - b->start < want)) {
+    memmove(b->data, b->data + b->start, avail);
+    b->start = 0;
+    b->end = avail;
+  }
+  room = b->cap - b->end;
+  do r = recv(fd, b->data + b->end, room, 0); while (r < 0 && errno == EINTR);
+  if (r > 0) {
+    b->end += (size_t)r;
+    b->grow = (size_t)r == room;
+  }
+  return r;
+}

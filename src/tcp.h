@@ -1,0 +1,48 @@
+/*
+ * tcp.h: argument checks and address lookup shared by tcp.c and udp.c.
+ * Hosts are numeric IPv4/IPv6 literals (IPv6 possibly in brackets),
+ * "localhost", or names handed to net.resolve (dns.c) through lua_callk so
+ * that a task yields while the name resolves.
+ */
+#ifndef NETLUA_TCP_H
+#define NETLUA_TCP_H
+
+#include <lua.h>
+
+#include "sock.h"
+
+/* A port argument: an integer 0-65535 or a numeric string; else a Lua
+   error naming it. */
+int tcp_checkport(lua_State *L, int arg);
+
+/* A host argument: a string without NUL bytes; else a Lua error. */
+const char *tcp_checkhost(lua_State *L, int arg);
+
+/* opts.family of the table at `opts` (absent: 0): "inet"/"ipv4"/4 give
+   AF_INET, "inet6"/"ipv6"/6 give AF_INET6; else a Lua error. */
+int tcp_optfamily(lua_State *L, int opts);
+
+/* opts.NAME as a number of seconds (absent or negative: -1). */
+double tcp_optnumber(lua_State *L, int opts, const char *name, double dflt);
+
+/* Addresses of a numeric host or "localhost" into out (at most max), in
+   the order to try them. Returns their number, or -1 for a name. */
+int tcp_literal(const char *host, int port, int family, sock_addr *out, int max);
+
+/* For a name: push net.resolve and its two arguments (name, {family,
+   timeout}) and return 1, ready for lua_callk(L, 2, 2, ...); return 0 (and
+   push nothing) when net.resolve is not there. opts is the caller's option
+   table index (0: none); timeout < 0: none. */
+int tcp_push_resolve(lua_State *L, const char *host, int opts, double timeout);
+
+/* The resolver's two results at the top of the stack (a list of address
+   strings, or nil and a message): fills out (IPv6 and IPv4 interleaved,
+   the first family first, at most max) and returns the count after
+   popping both; or returns -1 leaving the message on top (over nothing
+   else of the two). */
+int tcp_take_resolved(lua_State *L, int port, int family, sock_addr *out, int max);
+
+/* Store the `net` table (at the top) for net.resolve look-ups. */
+void tcp_setnet(lua_State *L);
+
+#endif
