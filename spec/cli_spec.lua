@@ -70,6 +70,14 @@ describe("netlua's command line, compared with lua5.4", function()
       assert.are.equal("3\tone\n3\ttwo\n", n.out)
     end)
 
+    it("starts programs with SIGPIPE at its default, as lua5.4 does", function()
+      -- An ignored SIGPIPE would be inherited: `yes` would then complain of
+      -- a broken pipe instead of ending quietly.
+      local n = cli.same("-e 'print(os.execute(\"yes | head -1\"))'")
+      assert.are.equal("y\ntrue\texit\t0\n", n.out)
+      assert.are.equal("", n.err)
+    end)
+
     it("runs with the collector running, as lua5.4 does", function()
       local n = cli.same("-e 'print(collectgarbage(\"isrunning\"))'")
       assert.are.equal("true\n", n.out)
