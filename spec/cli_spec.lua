@@ -491,8 +491,8 @@ describe("hosting busted", function()
   teardown(function() cli.rmdir(bdir) end)
 
   -- Run busted under netlua in bdir; returns status and output.
-  local function busted(args)
-    local _, code, out, err = common.run("cd " .. q(bdir) .. " && busted --lua=" .. q(cli.netlua) ..
+  local function busted(args, lua)
+    local _, code, out, err = common.run("cd " .. q(bdir) .. " && busted --lua=" .. q(lua or cli.netlua) ..
       " -o TAP " .. args)
     return code, out, err
   end
@@ -505,7 +505,8 @@ describe("hosting busted", function()
         it("sleeps", function() net.sleep(0.01) end)
       end)
     ]])
-    local code, out, err = busted("spec")
+    os.execute("ln -s " .. q(cli.netlua) .. " " .. q(bdir .. "/netlua"))
+    local code, out, err = busted("spec", "./netlua")  -- as the issue writes it
     assert.are.equal(0, code, out .. err)
     assert.matches("ok 1 - tiny has net", out, 1, true)
     assert.matches("ok 3 - tiny sleeps", out, 1, true)
