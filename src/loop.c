@@ -650,7 +650,14 @@ void loop_set_resume_hooks(lua_State *L, loop_hook before, loop_hook after, void
 }
 
 int loop_ntasks(lua_State *L) {
-  return loop_get(L)->ntasks;
+  loop *lp;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &loop_key) != LUA_TUSERDATA) {
+    lua_pop(L, 1);
+    return 0;  /* no loop yet: no tasks, and no epoll fd made for nothing */
+  }
+  lp = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return lp->ntasks;
 }
 
 void loop_run(lua_State *L) {
