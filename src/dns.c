@@ -63,6 +63,7 @@ typedef struct chan {
   dnsstate *st;
   char *key;             /* option set; NULL for the default channel */
   int pending;           /* queries started and not yet called back */
+  int waiting;           /* queries a caller still holds (done or not) */
   double next;           /* when the poller must process timeouts (< 0 none) */
   struct chan *next_chan;
 } chan;
@@ -330,7 +331,7 @@ static void chan_trim(dnsstate *st) {
   chan **pp = &st->chans;
   while (*pp && st->nchans > MAXCHANS) {
     chan *c = *pp;
-    if (c != st->def && c->pending == 0) {
+    if (c != st->def && c->pending == 0 && c->waiting == 0) {
       *pp = c->next_chan;
       st->nchans--;
       chan_free(c);
@@ -492,10 +493,11 @@ static void check_opts(lua_State *L, int idx, chanopts *o, int family_ok, int *f
   if (lua_getfield(L, idx, "family") != LUA_TNIL) {
     const char *f = lua_tostring(L, -1);
     if (!family_ok) luaL_error(L, "bad option 'family' (only net.resolve takes it)");
-    if (f && lua_type(L, -1) == LUA_TSTRING && strcmp(f, "inet") == 0) *family = AF_INET;
-    else if (f && lua_type(L, -1) == LUA_TSTRING && strcmp(f, "inet6") == 0) *family = AF_INET6;
-    else if (!f || strcmp(f, "any") != 0 || lua_type(L, -1) != LUA_TSTRING)
-      luaL_error(L, "bad option 'family' (\"inet\", \"inet6\" or \"any\" expected)");
+    if (f && (!strcmp(f, "inet") || !strcmp(f, "ipv4") || !strcmp(f, "4"))) *family = AF_INET;
+    else if (f && (!strcmp(f, "inet6") || !strcmp(f, "ipv6") || !strcmp(f, "6"))) *family = AF_INET6;
+    else if (!f || strcmp(f, "any") != 0)
+      luaL_error(L, "bad option 'family' (\"inet\", \"inet6\" or \"any\" expected, got %s)",
+                 f ? f : luaL_typename(L, -1));
   }
   lua_pop(L, 1);
   /* timeout alone is a deadline for the call: the default channel serves it */
@@ -522,7 +524,15 @@ static void query_finish(query *q, int status) {
   q->done = 1;
   q->c->pending--;
   if (q->abandoned) { query_free(q); return; }
-  if (!q->c->st->closing) loop_wake(q->L);
+  if (q->c->st->closing) q->c = NULL;  /* the channel is going away */
+  else loop_wake(q->L);
+}
+
+/* The caller lets go of q (answered, timed out, or collected): free it if
+   c-ares is done with it, else leave it to the callback. */
+static void query_release(query *q) {
+  if (q->c) q->c->waiting--;
+  if (q->done) query_free(q); else q->abandoned = 1;
 }
 
 /* ares_search callback: keep a copy of the answer. */
@@ -561,8 +571,7 @@ static int box_gc(lua_State *L) {
   qbox *b = lua_touserdata(L, 1);
   query *q = b->q;
   b->q = NULL;
-  if (!q) return 0;
-  if (q->done) query_free(q); else q->abandoned = 1;
+  if (q) query_release(q);
   return 0;
 }
 
@@ -585,6 +594,7 @@ static query *box_new(lua_State *L, chan *c, int kind, int rtype) {
   b->q->kind = kind;
   b->q->rtype = rtype;
   c->pending++;
+  c->waiting++;
   return b->q;
 }
 
@@ -928,13 +938,17 @@ static int wait_k(lua_State *L, int status, lua_KContext ctx) {
       int r = q->kind == Q_LOOKUP ? finish_lookup(L, q)
             : q->kind == Q_RESOLVE ? finish_resolve(L, q) : finish_reverse(L, q);
       b->q = NULL;
-      query_free(q);
+      query_release(q);
       return r;
     }
     if (loop_expired(deadline)) {
       int kind = q->kind, rtype = q->rtype;
+      chan *c = q->c;
       b->q = NULL;
-      q->abandoned = 1;  /* its callback frees it */
+      query_release(q);  /* its callback frees it */
+      /* nobody waits on this channel any more: end what c-ares still
+         retries (1.18 cannot cancel one query), closing its sockets */
+      if (c->waiting == 0 && c->pending > 0) ares_cancel(c->ch);
       return push_fail(L, kind, rtype, "timeout");
     }
     loop_wait(L, -1, 0, deadline, ctx, wait_k);
@@ -1076,7 +1090,9 @@ static int l_servers(lua_State *L) {
     char key[512] = "";
     struct ares_addr_port_node *nodes = check_servers(L, 1, key, sizeof key);
     err = ares_set_servers_ports(c->ch, nodes);
-    if (err != ARES_SUCCESS) return net_fail(L, "dns: cannot set servers: %s", dns_strerror(err));
+    if (err != ARES_SUCCESS)  /* c-ares 1.18 refuses while queries are pending */
+      return net_fail(L, "dns: cannot set servers: %s",
+                      err == ARES_ENOTIMP ? "queries in flight" : dns_strerror(err));
   }
   push_servers_list(L, c);
   return 1;
