@@ -1,0 +1,188 @@
+--[[
+dig.lua: ask a DNS server one question and print a dig-like answer: the
+status, the question section, the answer section with TTLs (every record
+of the answer, CNAMEs included), the server and the query time.
+
+  netlua scripts/dig.lua example.org MX
+  netlua scripts/dig.lua @127.0.0.1 -p 5353 www.test AAAA
+  netlua scripts/dig.lua -x 192.0.2.10 +short
+
+Exits 0 when the server answered (even with no record of the type), 9 when
+no server could be reached (as dig), 1 for NXDOMAIN, SERVFAIL or REFUSED,
+2 on a bad option.
+]]
+
+local net = require "net"
+
+local USAGE = [[
+usage: dig.lua [@SERVER] [-p PORT] [-x ADDR] NAME [TYPE] [+short] [+tcp]
+               [+time=S] [+tries=N]
+Ask SERVER (default: the system's first resolver) for NAME's records of
+TYPE (default A) and print the answer section as dig does.
+  @SERVER    server address (IPv6 allowed)
+  -p PORT    server port (default 53)
+  -x ADDR    reverse lookup: the PTR record of an address
+  -t TYPE    the record type (also as a bare word: A AAAA MX TXT NS CNAME
+             SOA SRV PTR CAA)
+  +short     print only the data of each record
+  +tcp       ask over TCP
+  +time=S    give up after S seconds (default 5)
+  +tries=N   tries (default: c-ares')
+  --help     this text]]
+
+local TYPES = { A = 1, AAAA = 1, MX = 1, TXT = 1, NS = 1, CNAME = 1, SOA = 1,
+  SRV = 1, PTR = 1, CAA = 1 }
+
+--- Options from the command line, or nil, message.
+local function options(args)
+  local o = { timeout = 5 }
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "--help" or a == "-h" then o.help = true
+    elseif a:sub(1, 1) == "@" then o.server = a:sub(2)
+    elseif a == "-p" or a == "-x" or a == "-t" then
+      local v = args[i + 1]
+      if not v then return nil, a .. " needs a value" end
+      i = i + 1
+      if a == "-p" then
+        o.port = math.tointeger(tonumber(v))
+        if not o.port or o.port < 1 or o.port > 65535 then return nil, "bad port: " .. v end
+      elseif a == "-x" then o.reverse = v
+      else o.type = v:upper() end
+    elseif a == "+short" then o.short = true
+    elseif a == "+tcp" or a == "+vc" then o.tcp = true
+    elseif a:match("^%+time=") then
+      o.timeout = tonumber(a:match("=(.*)"))
+      if not o.timeout or o.timeout <= 0 then return nil, "bad " .. a end
+    elseif a:match("^%+tries=") or a:match("^%+retry=") then
+      o.tries = math.tointeger(tonumber(a:match("=(.*)")))
+      if not o.tries or o.tries < 1 then return nil, "bad " .. a end
+    elseif a:sub(1, 1) == "-" or a:sub(1, 1) == "+" then return nil, "unknown option: " .. a
+    elseif TYPES[a:upper()] and o.name then o.type = a:upper()
+    elseif not o.name then o.name = a
+    else return nil, "unexpected argument: " .. a end
+    i = i + 1
+  end
+  if o.help then return o end
+  if o.type and not TYPES[o.type] then return nil, "unknown type: " .. o.type end
+  if o.reverse then o.name, o.type = o.reverse, "PTR" end
+  if not o.name then return nil, "expected a NAME" end
+  o.type = o.type or "A"
+  return o
+end
+
+--- The server: host, port and the text net.lookup takes.
+local function choose_server(o)
+  local host, port = o.server, o.port
+  if not host then
+    local s = net.dns.servers()[1] or "127.0.0.1"
+    local h, p = s:match("^%[(.*)%]:(%d+)$")
+    if not h then h, p = s:match("^([^:]*):(%d+)$") end
+    host, port = h or s, port or tonumber(p)
+  elseif not host:match("^[%x.:]+$") then
+    local addrs, err = net.resolve(host, { timeout = o.timeout })
+    if not addrs then return nil, err end
+    host = addrs[1]
+  end
+  port = port or 53
+  local spec = host:find(":", 1, true) and ("[" .. host .. "]:" .. port) or (host .. ":" .. port)
+  return { host = host, port = port, spec = spec }
+end
+
+--- s followed by tabs up to column col (dig's layout), or nil if s is wider.
+local function tabbed(s, col)
+  if #s >= col then return nil end
+  local pos, out = #s, { s }
+  while pos < col do
+    pos = (pos // 8 + 1) * 8
+    out[#out + 1] = "\t"
+  end
+  return table.concat(out)
+end
+
+--- A name with its final dot.
+local function fqdn(n)
+  return n:sub(-1) == "." and n or n .. "."
+end
+
+--- One record as dig prints it.
+local function record_line(r)
+  local name = fqdn(r.name)
+  local head = tabbed(name, 24)
+  if not head then
+    return string.format("%s %d IN %s %s", name, r.ttl, r.type, net.dns.rdata(r))
+  end
+  return string.format("%s%d\tIN\t%s\t%s", head, r.ttl, r.type, net.dns.rdata(r))
+end
+
+--- dig's status word for one of our failure messages.
+local function status_word(err)
+  for word, st in pairs { ["no such name"] = "NXDOMAIN", ["server failure"] = "SERVFAIL",
+    ["refused"] = "REFUSED", ["not implemented"] = "NOTIMP", ["format error"] = "FORMERR" } do
+    if err:find(word, 1, true) then return st end
+  end
+  return nil
+end
+
+--- The reverse-lookup name of an address (for the question line).
+local function question_name(o, info)
+  if info and info.name then return info.name end
+  return o.name
+end
+
+local function main(args)
+  local o, err = options(args)
+  if not o then
+    io.stderr:write("dig.lua: ", err, "\n", USAGE, "\n")
+    return 2
+  end
+  if o.help then print(USAGE) return 0 end
+  local server, serr = choose_server(o)
+  if not server then
+    io.stderr:write("dig.lua: cannot use server ", o.server, ": ", serr, "\n")
+    return 9
+  end
+  local t0 = net.now()
+  local records, info = net.lookup(o.name, o.type,
+    { server = server.spec, timeout = o.timeout, tries = o.tries, tcp = o.tcp })
+  local ms = math.floor((net.now() - t0) * 1000 + 0.5)
+  if not records and info:find("timeout", 1, true) then
+    print(";; communications error to " .. server.host .. "#" .. server.port .. ": timed out")
+    print(";; no servers could be reached")
+    return 9
+  end
+  if not records and not status_word(info) then
+    io.stderr:write("dig.lua: ", info, "\n")
+    return info:find("invalid name", 1, true) and 2 or 9
+  end
+  if o.short then
+    for _, r in ipairs(records and info.answers or {}) do print(net.dns.rdata(r)) end
+    return records and 0 or 1
+  end
+  local status = records and "NOERROR" or status_word(info)
+  print()
+  print("; <<>> netlua dig.lua <<>> " .. table.concat(args, " "))
+  print(";; Got answer:")
+  print(";; ->>HEADER<<- opcode: QUERY, status: " .. status)
+  print(";; flags: qr" .. (records and info.authoritative and " aa" or "") .. " rd; ANSWER: "
+    .. (records and #info.answers or 0))
+  print()
+  print(";; QUESTION SECTION:")
+  local q = ";" .. fqdn(question_name(o, records and info))
+  print((tabbed(q, 32) or (q .. " ")) .. "IN\t" .. o.type)
+  print()
+  if records and #info.answers > 0 then
+    print(";; ANSWER SECTION:")
+    for _, r in ipairs(info.answers) do print(record_line(r)) end
+    print()
+  end
+  print(";; Query time: " .. ms .. " msec")
+  print(";; SERVER: " .. server.host .. "#" .. server.port .. "(" .. server.host .. ") ("
+    .. (o.tcp and "TCP" or "UDP") .. ")")
+  print(";; WHEN: " .. os.date("%a %b %d %H:%M:%S %Z %Y"))
+  print()
+  return records and 0 or 1
+end
+
+os.exit(main(arg))
