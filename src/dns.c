@@ -1053,6 +1053,8 @@ static int l_resolve(lua_State *L) {
   if (!(q = start(L, &o, Q_RESOLVE, 0))) return 2;
   memset(&hints, 0, sizeof hints);
   hints.ai_family = family;
+  /* RFC 6724 sorting (a socket per address) only matters across families */
+  if (family == AF_INET) hints.ai_flags = ARES_AI_NOSORT;
   ares_getaddrinfo(q->c->ch, name, NULL, &hints, on_addrinfo, q);
   return wait_k(L, 0, 0);
 }
