@@ -119,7 +119,10 @@ describe("DNS", function()
     end)
 
     it("prints records readably", function()
-      assert.are.equal("test.\t300\tIN\tMX\t5 mx0.test.", tostring(net.lookup("test", "MX", S)[1]))
+      assert.are.equal("test. 300 IN MX 5 mx0.test.", tostring(net.lookup("test", "MX", S)[1]))
+      local _, info = net.lookup("alias.test", "A", S)
+      assert.are.equal("answer for alias.test from " .. env.server ..
+        " (authoritative, 2 records: CNAME, A)", tostring(info))
       assert.are.equal('"hello world" "second string"', net.dns.rdata(one("txt.test", "TXT")))
       assert.are.equal("ns1.test. hostmaster.test. 2024010101 3600 600 86400 60",
         net.dns.rdata(one("test", "SOA")))

@@ -48,6 +48,7 @@
 #define STATE_MT  "netlua.dns"
 #define QUERY_MT  "netlua.dnsquery"
 #define RECORD_MT "netlua.dnsrecord"
+#define INFO_MT   "netlua.dnsinfo"
 #define MAXCHANS  16        /* cached option channels */
 
 /* Stack layout of a waiting call (after lua_settop(L, 3)). */
@@ -873,6 +874,7 @@ static int finish_lookup(lua_State *L, query *q) {
     lua_setfield(L, -2, "answers");
     lua_pushvalue(L, 1);
     lua_setfield(L, -2, "name");
+    luaL_setmetatable(L, INFO_MT);
     return 2;
   }
   if (q->status != ARES_SUCCESS) return push_fail(L, Q_LOOKUP, q->rtype, dns_strerror(q->status));
@@ -891,6 +893,7 @@ static int finish_lookup(lua_State *L, query *q) {
   lua_setfield(L, -2, "authoritative");
   lua_pushvalue(L, S_SERVER);
   lua_setfield(L, -2, "server");
+  luaL_setmetatable(L, INFO_MT);
   return 2;
 }
 
@@ -1225,7 +1228,8 @@ static int l_rdata(lua_State *L) {
   return 1;
 }
 
-/* __tostring of a record: "name. ttl IN TYPE data". */
+/* __tostring of a record: "name. ttl IN TYPE data" (dig.lua aligns them
+   in columns itself). */
 static int record_tostring(lua_State *L) {
   lua_settop(L, 1);
   lua_pushcfunction(L, l_rdata);
@@ -1234,8 +1238,36 @@ static int record_tostring(lua_State *L) {
   lua_getfield(L, 1, "name");
   lua_getfield(L, 1, "ttl");
   lua_getfield(L, 1, "type");
-  lua_pushfstring(L, "%s.\t%d\tIN\t%s\t%s", luaL_optstring(L, 3, ""),
+  lua_pushfstring(L, "%s. %d IN %s %s", luaL_optstring(L, 3, ""),
                   (int)lua_tointeger(L, 4), luaL_optstring(L, 5, "?"), lua_tostring(L, 2));
+  return 1;
+}
+
+/* __tostring of a lookup's info: "answer for NAME from SERVER (...)". */
+static int info_tostring(lua_State *L) {
+  luaL_Buffer b;
+  lua_Integer n;
+  lua_settop(L, 1);
+  lua_getfield(L, 1, "name");
+  lua_getfield(L, 1, "server");
+  lua_getfield(L, 1, "authoritative");
+  lua_getfield(L, 1, "answers");  /* 5 */
+  n = lua_istable(L, 5) ? (lua_Integer)lua_rawlen(L, 5) : 0;
+  luaL_buffinit(L, &b);
+  lua_pushfstring(L, "answer for %s from %s (%s, %d record%s", luaL_optstring(L, 2, "?"),
+                  luaL_optstring(L, 3, "?"), lua_toboolean(L, 4) ? "authoritative" : "not authoritative",
+                  (int)n, n == 1 ? "" : "s");
+  luaL_addvalue(&b);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 5, i);
+    lua_getfield(L, -1, "type");
+    lua_remove(L, -2);
+    if (lua_type(L, -1) != LUA_TSTRING) { lua_pop(L, 1); continue; }
+    luaL_addstring(&b, i == 1 ? ": " : ", ");
+    luaL_addvalue(&b);
+  }
+  luaL_addchar(&b, ')');
+  luaL_pushresult(&b);
   return 1;
 }
 
@@ -1254,6 +1286,13 @@ void dns_open(lua_State *L) {
     lua_pushcfunction(L, record_tostring);
     lua_setfield(L, -2, "__tostring");
     lua_pushliteral(L, "dns record");
+    lua_setfield(L, -2, "__name");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, INFO_MT)) {
+    lua_pushcfunction(L, info_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, "dns answer");
     lua_setfield(L, -2, "__name");
   }
   lua_pop(L, 1);
