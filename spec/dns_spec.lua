@@ -373,6 +373,19 @@ describe("DNS", function()
       assert.are.equal("table", type(cfg.search))
     end)
 
+    it("copes with an empty /etc/resolv.conf (root: a private mount)", function()
+      if not common.is_root() or not os.execute("unshare -m true 2>/dev/null") then
+        pending("needs root and unshare -m")
+        return
+      end
+      local code = "print(table.concat(net.dns.servers(), ' ')) " ..
+        "print(select(2, net.lookup('x.test', 'A', {timeout = 0.5})))"
+      local ok, _, out, err = common.run("unshare -m sh -c " .. common.q(
+        "mount --bind /dev/null /etc/resolv.conf && " .. NETLUA .. " -e " .. common.q(code)))
+      assert.is_true(ok, err)
+      assert.matches("^127%.0%.0%.1\nlookup x%.test A %(server 127%.0%.0%.1%): ", out)
+    end)
+
     it("honours search domains as the system does (LOCALDOMAIN)", function()
       local code = "net.dns.servers('" .. env.server .. "') " ..
         "print(net.dns.config().search[1], net.lookup('www', 'A')[1].address, " ..
