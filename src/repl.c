@@ -263,6 +263,7 @@ static int edit_line(repl *r) {
   r->interrupted = 0;
   r->cleared = 0;
   r->editing = 1;
+  el_set(r->el, EL_PREP_TERM, 1);  /* keys typed once the prompt shows are raw */
   s = el_gets(r->el, &n);
   r->editing = 0;
   if (r->interrupted) {
