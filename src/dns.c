@@ -28,7 +28,6 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
