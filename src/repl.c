@@ -752,7 +752,8 @@ static EditLine *edit_open(repl *r) {
   el_set(el, EL_EDITOR, "emacs");
   el_set(el, EL_PROMPT, prompt_fn);
   el_set(el, EL_GETCFN, getc_fn);
-  el_set(el, EL_ADDFN, "netlua-complete", "complete a name", complete_fn);
+  /* the wide call keeps our static strings (the narrow one leaks copies) */
+  el_wset(el, EL_ADDFN, L"netlua-complete", L"complete a name", complete_fn);
   el_set(el, EL_BIND, "^I", "netlua-complete", NULL);
   el_source(el, NULL);
   return el;

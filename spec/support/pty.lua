@@ -109,8 +109,10 @@ function M.run(steps, opts)
   os.remove(file)
   if not opts.home then M.rmdir(home) end
   local exit = out:match("\nEXIT=(%-?%d+)%s*$")
+  local sanitizer = out:find("Sanitizer", 1, true) or out:find("runtime error:", 1, true)
+  if sanitizer and code == 0 then err = "sanitizer report in the session" end
   return {
-    ok = code == 0,
+    ok = code == 0 and not sanitizer,
     exit = exit and tonumber(exit),
     out = out,
     why = (err ~= "" and err or ("expect exited with " .. tostring(code))) .. "\n--- session:\n" .. out,
