@@ -36,7 +36,12 @@ local PROMPT = { expect = "> " }
 
 describe("the prompt", function()
   local fds_before
-  setup(function() fds_before = common.count_fds() end)
+  setup(function()
+    -- files left unreferenced by earlier specs would be closed by the
+    -- collector meanwhile: collect them first
+    collectgarbage(); collectgarbage()
+    fds_before = common.count_fds()
+  end)
   teardown(function()
     collectgarbage(); collectgarbage()
     assert.are.equal(fds_before, common.count_fds())
@@ -326,6 +331,25 @@ describe("net.help", function()
         if type(v) == "function" then
           assert.truthy(names["net." .. part .. "." .. k], "no help for net." .. part .. "." .. k)
         end
+      end
+    end
+  end)
+
+  it("describes every method of connections, servers and UDP sockets", function()
+    local help = require "net.help"
+    local names = {}
+    for _, g in ipairs(help.groups) do
+      for _, e in ipairs(g.entries) do names[e.name] = true end
+    end
+    local kinds = { ["netlua.conn"] = "conn", ["netlua.server"] = "server", ["netlua.udp"] = "udp" }
+    local s = net.listen("127.0.0.1", 0)
+    local u = net.udp()
+    s:close(); u:close()
+    for mtname, kind in pairs(kinds) do
+      local mt = debug.getregistry()[mtname]
+      assert.is_table(mt, mtname)
+      for k in pairs(mt.__index) do
+        assert.truthy(names[kind .. ":" .. k], "no help for " .. kind .. ":" .. k)
       end
     end
   end)
