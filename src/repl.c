@@ -27,6 +27,7 @@
 #include <histedit.h>
 #include <limits.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,14 @@ static void streams_remove(repl *r) {
 
 /* ---- reading lines ---------------------------------------------------- */
 
+static volatile sig_atomic_t resized;  /* SIGWINCH seen: tell libedit */
+
+/* SIGWINCH: only a flag; the next key read applies it. */
+static void on_winch(int sig) {
+  (void)sig;
+  resized = 1;
+}
+
 /* libedit's character source: turn the event loop (running tasks) until
    the terminal has a byte, then read one character, a UTF-8 sequence
    whole. Ctrl-C sets r->interrupted and returns -1: el_gets then returns
@@ -214,6 +223,10 @@ static int getc_fn(EditLine *el, wchar_t *wc) {
     size_t m;
     ssize_t k;
     int t = loop_turn(r->L, STDIN_FILENO, -1);
+    if (resized) {
+      resized = 0;
+      el_resize(el);
+    }
     if (t < 0) {
       r->interrupted = 1;
       errno = EINTR;
@@ -774,6 +787,7 @@ void repl_run(lua_State *L, const char *progname) {
   repl r;
   int base = lua_gettop(L), showref;
   char *oldlocale;
+  struct sigaction oldwinch;
   memset(&r, 0, sizeof r);
   r.L = L;
   r.progname = progname;
@@ -783,6 +797,11 @@ void repl_run(lua_State *L, const char *progname) {
   showref = setup_lua(&r);
   oldlocale = locale_setup();
   if (can_edit() && (r.el = edit_open(&r)) != NULL) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_winch;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGWINCH, &sa, &oldwinch);
     history_open(&r);
     streams_install(&r);
     loop_set_resume_hooks(L, NULL, after_tasks, &r);
@@ -794,6 +813,7 @@ void repl_run(lua_State *L, const char *progname) {
   fflush(stdout);
   if (r.el) {
     loop_set_resume_hooks(L, NULL, NULL, NULL);
+    sigaction(SIGWINCH, &oldwinch, NULL);
     streams_remove(&r);
     el_end(r.el);
   }
