@@ -35,7 +35,6 @@
 #include <unistd.h>
 #include <wchar.h>
 
-
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -149,7 +148,8 @@ static void streams_swap(repl *r, FILE *from1, FILE *to1, FILE *from2, FILE *to2
 }
 
 /* Route stdout and stderr (C's, and Lua's io.stdout and io.stderr) through
-   the cookies. */
+   the cookies. glibc lets a program assign stdout and stderr; print and
+   fprintf(stderr) read them at each call. */
 static void streams_install(repl *r) {
   lua_State *L = r->L;
   cookie_io_functions_t fns = {NULL, cookie_write, NULL, NULL};
@@ -644,7 +644,7 @@ static int load_return(lua_State *L) {
 /* Compile the chunk at the top as statements, reading more lines while it
    is incomplete. Leaves the chunk and then the function or the error
    message. Returns the load status, or -1 when the chunk was dropped
-   (Ctrl-C, or end of input: r->eof). */
+   (Ctrl-C, or end of input: then *eof is set). */
 static int load_statements(repl *r, int *eof) {
   lua_State *L = r->L;
   for (;;) {
