@@ -1,0 +1,86 @@
+-- spec/support/tcp_helper.lua: peers for the TCP specs: nginx on a free
+-- loopback port (IPv4 and IPv6) serving known files, free ports, and the
+-- resident memory of this process.
+local common = require "spec.support.common"
+local net = require "net"
+
+local M = {}
+
+-- A port that was free a moment ago on 127.0.0.1 (and ::1).
+function M.free_port()
+  for _ = 1, 20 do
+    local s = assert(net.listen("127.0.0.1", 0))
+    local _, port = s:getsockname()
+    s:close()
+    local s6 = net.listen("::1", port)
+    if s6 then s6:close(); return port end
+  end
+  error("no free port")
+end
+
+-- The body nginx serves at /file: 100,000 bytes, lines of known text.
+function M.body()
+  local t = {}
+  for i = 1, 1000 do t[i] = string.format("line %05d %s\n", i, ("x"):rep(88)) end
+  return table.concat(t)
+end
+
+-- Start nginx on 127.0.0.1:port and [::1]:port; returns a handle with
+-- .port and :stop(). Errors if it does not come up within 10 s.
+function M.nginx()
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir -p " .. dir .. "/www " .. dir .. "/tmp"))
+  local f = assert(io.open(dir .. "/www/file", "wb")); f:write(M.body()); f:close()
+  f = assert(io.open(dir .. "/www/index.html", "wb")); f:write("hello from nginx\n"); f:close()
+  local port = M.free_port()
+  local conf = ([[
+daemon off;
+master_process off;
+worker_processes 1;
+pid DIR/nginx.pid;
+error_log DIR/error.log;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path DIR/tmp; proxy_temp_path DIR/tmp; fastcgi_temp_path DIR/tmp;
+  uwsgi_temp_path DIR/tmp; scgi_temp_path DIR/tmp;
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:PORT;
+    listen [::1]:PORT;
+    root DIR/www;
+  }
+}
+]]):gsub("DIR", dir):gsub("PORT", tostring(port))
+  f = assert(io.open(dir .. "/nginx.conf", "w")); f:write(conf); f:close()
+  local p = io.popen("nginx -e " .. dir .. "/error.log -p " .. dir .. " -c " .. dir ..
+    "/nginx.conf >/dev/null 2>&1 </dev/null & echo $!")
+  local pid = tonumber(p:read("l"))
+  p:close()
+  local h = { port = port, pid = pid, dir = dir }
+  function h.stop()
+    if h.pid then
+      os.execute("kill " .. h.pid .. " 2>/dev/null; for i in $(seq 100); do kill -0 " .. h.pid ..
+        " 2>/dev/null || break; sleep 0.05; done")
+      h.pid = nil
+    end
+    os.execute("rm -rf " .. dir)
+  end
+  if not common.wait_port(port, 10) then
+    local log = io.open(dir .. "/error.log"); local msg = log and log:read("a") or ""
+    if log then log:close() end
+    h.stop()
+    error("nginx did not start: " .. msg)
+  end
+  return h
+end
+
+-- Resident memory of this process in KiB.
+function M.rss_kib()
+  local f = io.open("/proc/" .. common.pid() .. "/status")
+  local s = f:read("a"); f:close()
+  return tonumber(s:match("VmRSS:%s*(%d+)"))
+end
+
+return M
