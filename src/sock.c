@@ -139,7 +139,7 @@ int sock_error(int fd) {
 
 int sock_bind(int fd, const sock_addr *a, int v6only, int backlog) {
   int on = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (backlog >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   if (a->u.sa.sa_family == AF_INET6)
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
   if (bind(fd, &a->u.sa, a->len) != 0) return errno;

@@ -61,8 +61,9 @@ int sock_connect(int fd, const sock_addr *a);
 /* The pending error of a socket (SO_ERROR): 0 or an errno value. */
 int sock_error(int fd);
 
-/* Bind with address reuse and (for IPv6) dual stack unless v6only; then
-   listen if backlog >= 0. Returns 0 or an errno value. */
+/* Bind, IPv6 dual stack unless v6only; then, if backlog >= 0, listen
+   with address reuse (SO_REUSEADDR; not for UDP, where it would share the
+   port). Returns 0 or an errno value. */
 int sock_bind(int fd, const sock_addr *a, int v6only, int backlog);
 
 /* Accept a connection as a non-blocking, close-on-exec fd; fills `peer`.
