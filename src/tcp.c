@@ -176,8 +176,19 @@ int tcp_take_resolved(lua_State *L, int port, int family, sock_addr *out, int ma
 
 /* ---- connection objects ---------------------------------------------- */
 
-/* The connection at arg, checked. */
+static char conn_mt_key;  /* registry: the connection metatable, by address */
+
+/* The connection at arg, checked (the metatable is found by a light key
+   first: receive() per line is hot; luaL_checkudata gives the error). */
 static conn *checkconn(lua_State *L, int arg) {
+  void *p = lua_touserdata(L, arg);
+  if (p && lua_getmetatable(L, arg)) {
+    int same;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &conn_mt_key);
+    same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (same) return p;
+  }
   return luaL_checkudata(L, arg, CONN_MT);
 }
 
@@ -522,8 +533,12 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
 /* conn:receive([pattern]) -> data, or nil, err, partial. */
 static int conn_receive(lua_State *L) {
   conn *c = checkconn(L, 1);
-  size_t count;
-  checkpattern(L, 2, &count);
+  size_t count = 0;
+  int kind = checkpattern(L, 2, &count);
+  if (c->fd >= 0 && kind != PAT_ALL && take(L, c, kind, count) > 0) {  /* fast path */
+    trace(L, 1, c, "receive", lua_tostring(L, -1), lua_rawlen(L, -1));
+    return 1;
+  }
   lua_settop(L, 2);
   lua_pushnumber(L, loop_deadline(c->timeout));
   return recv_k(L, 0, 0);
@@ -1075,7 +1090,7 @@ void tcp_open(lua_State *L) {
   lua_setfield(L, -2, "__close");
   lua_pushcfunction(L, conn_tostring);
   lua_setfield(L, -2, "__tostring");
-  lua_pop(L, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &conn_mt_key);
   luaL_newmetatable(L, SERVER_MT);
   luaL_newlib(L, server_m);
   lua_setfield(L, -2, "__index");
