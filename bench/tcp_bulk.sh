@@ -3,7 +3,7 @@
 # netlua vs socat vs LuaSocket (lua5.4), iperf3 as the limit; runs
 # interleaved, best of 3 each. Prints one line with rates and ratios.
 cd "$(dirname "$0")/.." || exit 1
-. bench/tcp_common.sh
+. bench/tcp_common.shlib
 BYTES=${BYTES:-1073741824}
 RUNS=${RUNS:-3}
 

@@ -3,7 +3,7 @@
 # receive() per line. netlua vs LuaSocket receive("*l") (lua5.4), with
 # `nc | wc -l` as the limit; runs interleaved, best of 3 each.
 cd "$(dirname "$0")/.." || exit 1
-. bench/tcp_common.sh
+. bench/tcp_common.shlib
 LINES=${LINES:-2000000}
 RUNS=${RUNS:-3}
 PORT_BASE=$((PORT_BASE + 100))

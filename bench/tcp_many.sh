@@ -5,7 +5,7 @@
 # under lua5.4): elapsed time (date) and peak RSS (/usr/bin/time); then 10,000
 # connections for netlua alone (past select's limit). Best of 3 each.
 cd "$(dirname "$0")/.." || exit 1
-. bench/tcp_common.sh
+. bench/tcp_common.shlib
 RUNS=${RUNS:-3}
 PORT=$((PORT_BASE + 200))
 ulimit -n 20000 2>/dev/null
