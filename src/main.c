@@ -302,22 +302,6 @@ static int pmain(lua_State *L) {
   return 1;
 }
 
-/* SIGPIPE does nothing: a write to a gone peer fails with EPIPE, as with
-   SIG_IGN, but a caught signal (unlike an ignored one) is reset to its
-   default on exec, so programs run by os.execute and io.popen get SIGPIPE
-   as under lua5.4 (`yes | head -1` ends quietly). */
-static void on_sigpipe(int sig) { (void)sig; }
-
-/* Install on_sigpipe for SIGPIPE. */
-static void catch_sigpipe(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigpipe;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGPIPE, &sa, NULL);
-}
-
 int main(int argc, char **argv) {
   int status, result;
   lua_State *L = luaL_newstate();
@@ -329,7 +313,7 @@ int main(int argc, char **argv) {
     l_message(progname, "cannot create state: not enough memory");
     return EXIT_FAILURE;
   }
-  catch_sigpipe();
+  net_catch_sigpipe();
   lua_gc(L, LUA_GCSTOP);
   lua_pushcfunction(L, pmain);
   lua_pushinteger(L, argc);

@@ -32,6 +32,10 @@ void luafiles_preload(lua_State *L);
    same ("connection refused", "timeout", "closed"). */
 const char *net_strerror(int err);
 
+/* SIGPIPE must never kill the process when a peer has gone: install a
+   handler that does nothing (children still get the default on exec). */
+void net_catch_sigpipe(void);
+
 /* Push nil and a formatted message; returns 2 (use as `return net_fail(...)`). */
 int net_fail(lua_State *L, const char *fmt, ...);
 

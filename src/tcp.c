@@ -1072,9 +1072,7 @@ void tcp_open(lua_State *L) {
     {"settimeout", server_settimeout}, {"getsockname", server_getsockname},
     {NULL, NULL}};
   static const luaL_Reg fns[] = {{"connect", l_connect}, {"listen", l_listen}, {NULL, NULL}};
-  struct sigaction sa;
-  /* a peer that has gone must never kill the process */
-  if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) signal(SIGPIPE, SIG_IGN);
+  net_catch_sigpipe();  /* a peer that has gone must never kill the process */
   tcp_setnet(L);
   luaL_setfuncs(L, fns, 0);
   luaL_newmetatable(L, CONN_MT);
