@@ -5,8 +5,12 @@ local M = {}
 M.netlua = os.getenv("NETLUA") or "build/netlua"
 M.root = os.getenv("PWD")
 
--- Number of open descriptors of this process.
+-- Number of open descriptors of this process, after a full collection (so
+-- files and sockets that earlier specs dropped are closed first, not in the
+-- middle of a spec).
 function M.count_fds()
+  collectgarbage()
+  collectgarbage()
   local p = io.popen("ls /proc/" .. M.pid() .. "/fd | wc -l")
   local n = tonumber(p:read("a"))
   p:close()
