@@ -249,6 +249,18 @@ static void print_usage(const char *badoption) {
   fflush(stderr);
 }
 
+/* help(...): the global `help`, in scripts as at the prompt; loads
+   net.help only when first called, so start-up does not pay for it. */
+static int l_help(lua_State *L) {
+  int n = lua_gettop(L);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "net.help");
+  lua_call(L, 1, 1);
+  lua_insert(L, 1);
+  lua_call(L, n, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
 /* Tasks left when the script ends keep running until done, as a server
    script expects. */
 static int run_pending_tasks(lua_State *L) {
@@ -279,6 +291,8 @@ static int pmain(lua_State *L) {
   luaL_openlibs(L);
   luaL_requiref(L, "net", luaopen_net, 1);
   lua_pop(L, 1);
+  lua_pushcfunction(L, l_help);
+  lua_setglobal(L, "help");
   createargtable(L, argv, argc, script);
   lua_gc(L, LUA_GCRESTART);  /* main stopped it while building the state */
   lua_gc(L, LUA_GCGEN, 0, 0);
