@@ -46,7 +46,7 @@ static int report(lua_State *L, int status) {
 }
 
 /* Message handler: turn any error object into a message with a traceback. */
-static int msghandler(lua_State *L) {
+int netlua_msghandler(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
   if (msg == NULL) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
@@ -62,7 +62,7 @@ static int msghandler(lua_State *L) {
 static int docall(lua_State *L, int narg, int nres) {
   int base = lua_gettop(L) - narg;
   int status;
-  lua_pushcfunction(L, msghandler);
+  lua_pushcfunction(L, netlua_msghandler);
   lua_insert(L, base);
   loop_install_sigint(L);
   status = lua_pcall(L, narg, nres, base);

@@ -593,18 +593,6 @@ static unsigned char complete_fn(EditLine *el, int ch) {
 
 /* ---- evaluation ------------------------------------------------------- */
 
-/* Message handler: the error and a traceback (as lua.c). */
-static int msghandler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-      return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 /* Print the message at the top on stderr and pop it. */
 static void report(repl *r) {
   const char *msg = lua_tostring(r->L, -1);
@@ -710,7 +698,7 @@ static int do_chunk(repl *r, int showref) {
   }
   history_add(r, lua_tostring(L, -2));
   lua_remove(L, -2);
-  lua_pushcfunction(L, msghandler);
+  lua_pushcfunction(L, netlua_msghandler);
   lua_insert(L, base + 1);
   st = lua_pcall(L, 0, LUA_MULTRET, base + 1);
   lua_remove(L, base + 1);
