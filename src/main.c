@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <ares.h>
@@ -316,6 +317,17 @@ static int pmain(lua_State *L) {
   return 1;
 }
 
+/* A server of ten thousand connections needs as many descriptors: raise
+   the soft limit to the hard one, as servers do (epoll has no FD_SETSIZE
+   ceiling). */
+static void raise_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 int main(int argc, char **argv) {
   int status, result;
   lua_State *L = luaL_newstate();
@@ -328,6 +340,7 @@ int main(int argc, char **argv) {
     return EXIT_FAILURE;
   }
   net_catch_sigpipe();
+  raise_fd_limit();
   lua_gc(L, LUA_GCSTOP);
   lua_pushcfunction(L, pmain);
   lua_pushinteger(L, argc);
