@@ -79,6 +79,24 @@ void net_catch_sigpipe(void) {
   sigaction(SIGPIPE, &sa, NULL);
 }
 
+void net_checkopts(lua_State *L, int arg, const char *const known[]) {
+  if (lua_isnoneornil(L, arg)) return;
+  luaL_checktype(L, arg, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, arg) != 0) {
+    int ok = 0;
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      const char *k = lua_tostring(L, -1);
+      for (int i = 0; known[i] && !ok; i++) ok = strcmp(k, known[i]) == 0;
+      if (!ok) luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s'", k));
+    } else {
+      luaL_argerror(L, arg, lua_pushfstring(L, "option names are strings, got %s",
+                                            luaL_typename(L, -1)));
+    }
+  }
+}
+
 /* net.NAME on first use: require "net.NAME" if it is one of ours. */
 static int net_index(lua_State *L) {
   const char *k = lua_tostring(L, 2);

@@ -36,6 +36,14 @@ const char *net_strerror(int err);
    handler that does nothing (children still get the default on exec). */
 void net_catch_sigpipe(void);
 
+/* Options tables: raise a Lua error (luaL_argerror at `arg`, e.g. "bad
+   argument #3 to 'connect' (unknown option 'sever')") for the first key
+   not in `known` (NULL-terminated) or not a string; nothing when the
+   argument is nil or absent; a non-table raises too. A misspelt option
+   must never be silently ignored (a typo in `server` would send a query to
+   the system resolver). */
+void net_checkopts(lua_State *L, int arg, const char *const known[]);
+
 /* Push nil and a formatted message; returns 2 (use as `return net_fail(...)`). */
 int net_fail(lua_State *L, const char *fmt, ...);
 
