@@ -75,6 +75,7 @@ struct loop {
   task *rhead, *rtail;   /* ready queue */
   task *all;             /* every live task */
   int ntasks;
+  int taskerrors;        /* tasks that ended with an error */
   waiter *mainwait;      /* innermost blocking wait */
   poller pollers[MAXPOLLERS];
   int npollers;
@@ -326,8 +327,9 @@ static void waiter_add(loop *lp, waiter *w, int fd, int events, double deadline)
   if (deadline >= 0) heap_push(lp, w);
   if (fd >= 0 && events) {
     fdent *fe = fd_entry(lp, fd);
-    w->fdnext = fe->waiters;
-    fe->waiters = w;
+    waiter **pp = &fe->waiters;
+    while (*pp) pp = &(*pp)->fdnext;  /* first come, first woken */
+    *pp = w;
     if ((events & ~fe->registered) &&
         fd_register(lp, fd, fe->registered | events) != 0)
       waiter_fire(lp, w, events);  /* not pollable: ready now */
@@ -396,7 +398,10 @@ static void task_resume(loop *lp, lua_State *L, task *t) {
     if (!t->w.active) task_enqueue(lp, t);  /* a plain coroutine.yield() */
     return;
   }
-  if (st != LUA_OK) task_report(lp, L, t);
+  if (st != LUA_OK) {
+    lp->taskerrors++;
+    task_report(lp, L, t);
+  }
   task_free(lp, L, t);
 }
 
@@ -479,6 +484,15 @@ static int turn(loop *lp, lua_State *L) {
 }
 
 /* ---- the loop object ------------------------------------------------- */
+
+/* The loop of L's state if it exists and is open, else NULL (never makes
+   one: for calls that have nothing to do without a loop). */
+static loop *loop_find(lua_State *L) {
+  loop *lp = NULL;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &loop_key) == LUA_TUSERDATA) lp = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return lp && !lp->closed ? lp : NULL;
+}
 
 static int loop_gc(lua_State *L) {
   loop *lp = luaL_checkudata(L, 1, "netlua.loop");
@@ -588,34 +602,20 @@ int loop_turn(lua_State *L, int fd, double deadline) {
 
 void loop_wake(lua_State *T) {
   task *t = task_of(T);
-  loop *lp;
+  loop *lp = loop_find(T);
+  if (!lp) return;
   if (t && t->T == T) {
-    if (t->w.active) {
-      lua_rawgetp(T, LUA_REGISTRYINDEX, &loop_key);
-      lp = lua_touserdata(T, -1);
-      lua_pop(T, 1);
-      if (lp) waiter_fire(lp, &t->w, 0);
-    }
+    if (t->w.active) waiter_fire(lp, &t->w, 0);
     return;
   }
-  lua_rawgetp(T, LUA_REGISTRYINDEX, &loop_key);
-  lp = lua_touserdata(T, -1);
-  lua_pop(T, 1);
-  if (!lp) return;
   for (waiter *w = lp->mainwait; w; w = w->up)
     if (w->L == T && w->active) { waiter_fire(lp, w, 0); return; }
 }
 
 void loop_forget_fd(lua_State *L, int fd) {
-  loop *lp;
+  loop *lp = loop_find(L);
   fdent *fe;
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &loop_key) != LUA_TUSERDATA) {
-    lua_pop(L, 1);
-    return;
-  }
-  lp = lua_touserdata(L, -1);
-  lua_pop(L, 1);
-  if (lp->closed || fd < 0 || fd >= lp->nfds) return;
+  if (!lp || fd < 0 || fd >= lp->nfds) return;
   fe = &lp->fds[fd];
   while (fe->waiters) waiter_fire(lp, fe->waiters, fe->waiters->events);
   fe->cb = NULL;
@@ -650,14 +650,13 @@ void loop_set_resume_hooks(lua_State *L, loop_hook before, loop_hook after, void
 }
 
 int loop_ntasks(lua_State *L) {
-  loop *lp;
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &loop_key) != LUA_TUSERDATA) {
-    lua_pop(L, 1);
-    return 0;  /* no loop yet: no tasks, and no epoll fd made for nothing */
-  }
-  lp = lua_touserdata(L, -1);
-  lua_pop(L, 1);
-  return lp->ntasks;
+  loop *lp = loop_find(L);  /* no loop yet: no tasks, and no epoll fd for nothing */
+  return lp ? lp->ntasks : 0;
+}
+
+int loop_taskerrors(lua_State *L) {
+  loop *lp = loop_find(L);
+  return lp ? lp->taskerrors : 0;
 }
 
 void loop_run(lua_State *L) {

@@ -89,6 +89,9 @@ void loop_set_resume_hooks(lua_State *L, loop_hook before, loop_hook after, void
 /* Number of tasks not yet finished. */
 int loop_ntasks(lua_State *L);
 
+/* Number of tasks that ended with an error (reported on stderr) so far. */
+int loop_taskerrors(lua_State *L);
+
 /* Run until every task has finished. Raises "interrupted!" on Ctrl-C. */
 void loop_run(lua_State *L);
 

@@ -312,6 +312,7 @@ static int pmain(lua_State *L) {
     if (script == argc && !(args & (HAS_E | HAS_V)) && dofile(L, NULL) != LUA_OK)
       return 0;
     if (run_pending_tasks(L) != LUA_OK) return 0;
+    if (loop_taskerrors(L) > 0) return 0;  /* a task died: the run failed */
   }
   lua_pushboolean(L, 1);
   return 1;
