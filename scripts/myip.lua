@@ -46,15 +46,15 @@ local function flag_words(flags)
   return table.concat(words, " ")
 end
 
---- One line describing an address: text/prefix, broadcast or scope, class.
-local function addr_line(a, primary)
-  local extra = a.broadcast and ("brd " .. a.broadcast)
-    or a.peer and ("peer " .. a.peer)
-    or a.scope and ("scope " .. a.scope) or ""
-  local class = ip.classify(a.address) or "?"
-  local mark = a.address == primary and "  <- primary" or ""
-  return ("        %-5s %-30s %-18s %s%s"):format(a.family,
-    a.address .. "/" .. tostring(a.prefix), extra, class, mark)
+--- The columns of one address: family, text/prefix, peer/broadcast/scope,
+--- class and primary mark.
+local function addr_cells(a, primary)
+  local extra = {}
+  if a.peer then extra[#extra + 1] = "peer " .. a.peer end
+  if a.broadcast then extra[#extra + 1] = "brd " .. a.broadcast end
+  if a.scope then extra[#extra + 1] = "scope " .. a.scope end
+  return { a.family, a.address .. "/" .. tostring(a.prefix), table.concat(extra, " "),
+           (ip.classify(a.address) or "?") .. (a.address == primary and "  <- primary" or "") }
 end
 
 --- True when address table a is of the family asked for.
@@ -62,14 +62,43 @@ local function wanted(a, family)
   return family == "any" or a.family == family
 end
 
---- Print one interface and its addresses.
-local function print_interface(i, primary, family)
-  local head = ("  %-8s index %-3d %s"):format(i.name, i.index, flag_words(i.flags))
-  if i.mtu then head = head .. "  mtu " .. i.mtu end
-  if i.mac then head = head .. "  mac " .. i.mac end
-  print(head)
-  for _, a in ipairs(i.addrs) do
-    if wanted(a, family) then print(addr_line(a, primary)) end
+--- Lines of rows of cells, each column as wide as its widest cell (the last
+--- column is not padded), with `indent` before each.
+local function columns(rows, indent)
+  local width = {}
+  for _, r in ipairs(rows) do
+    for c = 1, #r - 1 do width[c] = math.max(width[c] or 0, #r[c]) end
+  end
+  local lines = {}
+  for i, r in ipairs(rows) do
+    local cells = {}
+    for c = 1, #r - 1 do cells[c] = r[c] .. (" "):rep(width[c] - #r[c]) end
+    cells[#r] = r[#r]
+    lines[i] = indent .. table.concat(cells, " ")
+  end
+  return lines
+end
+
+--- Print every interface and its addresses; names and address columns as
+--- wide as the widest (interface names run to 15 characters).
+local function print_interfaces(ifs, primary, family)
+  local namew, rows = 0, {}
+  for _, i in ipairs(ifs) do namew = math.max(namew, #i.name) end
+  for _, i in ipairs(ifs) do
+    for _, a in ipairs(i.addrs) do
+      if wanted(a, family) then rows[#rows + 1] = addr_cells(a, primary) end
+    end
+  end
+  local lines, n = columns(rows, "        "), 0
+  for _, i in ipairs(ifs) do
+    local head = ("  %-" .. namew .. "s index %-3d %s"):format(i.name, i.index,
+      flag_words(i.flags))
+    if i.mtu then head = head .. "  mtu " .. i.mtu end
+    if i.mac then head = head .. "  mac " .. i.mac end
+    print(head)
+    for _, a in ipairs(i.addrs) do
+      if wanted(a, family) then n = n + 1 print(lines[n]) end
+    end
   end
 end
 
@@ -77,10 +106,13 @@ end
 local function print_gateways(family)
   local gws, err = net.gateways()
   if not gws then print(("gateway   none (%s)"):format(err)) return end
+  local count = {}
+  for _, g in ipairs(gws) do count[g.family] = (count[g.family] or 0) + 1 end
   for _, g in ipairs(gws) do
     if wanted(g, family) then
-      print(("gateway   %s via %s (%s, metric %d)"):format(g.gateway or "(direct)",
-        g.interface, g.family, g.metric))
+      print(("gateway   %s via %s (%s, metric %d%s)%s"):format(g.gateway or "(direct)",
+        g.interface, g.family, g.metric, g.weight and (", weight " .. g.weight) or "",
+        count[g.family] > 1 and g == gws[g.family] and "  <- preferred" or ""))
     end
   end
 end
@@ -108,7 +140,7 @@ local function report(o)
   local ifs, err = net.interfaces()
   if not ifs then io.stderr:write("myip: ", err, "\n") return 1 end
   print("interfaces")
-  for _, i in ipairs(ifs) do print_interface(i, addr, o.family) end
+  print_interfaces(ifs, addr, o.family)
   return addr and 0 or 1
 end
 

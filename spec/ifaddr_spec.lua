@@ -306,6 +306,79 @@ describe("in network namespaces", function()
     assert.same({ family = "inet", interface = "tn0", metric = 0 }, r[2].inet)
   end)
 
+  -- QA report 12: a peer address on an Ethernet-like (broadcast) interface
+  -- came back as "broadcast", and an IPv6 peer was lost (getifaddrs has one
+  -- field for both; rtnetlink says which it is).
+  it("reports a peer address as peer on any interface, IPv4 and IPv6", function()
+    assert(H.ns_ip(ns, { "link set lo up", "link add pa type veth peer name pb",
+      "addr add 10.9.9.1 peer 10.9.9.2/32 dev pa",
+      "addr add 2001:db8:9::1 peer 2001:db8:9::2/128 dev pa nodad",
+      "addr add 10.9.8.1/24 brd 10.9.8.255 dev pa", "link set pa up", "link set pb up" }))
+    local r = assert(H.run_in_ns(ns, "return net.interface('pa')"))
+    local pa = r[1]
+    assert.is_false(pa.flags["point-to-point"])
+    assert.same({ family = "inet", address = "10.9.9.1", netmask = "255.255.255.255",
+                  prefix = 32, peer = "10.9.9.2" }, find_addr(pa, "10.9.9.1"))
+    assert.same({ family = "inet6", address = "2001:db8:9::1", prefix = 128,
+                  netmask = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", scope = "global",
+                  peer = "2001:db8:9::2" }, find_addr(pa, "2001:db8:9::1"))
+    assert.equal("10.9.8.255", find_addr(pa, "10.9.8.1").broadcast)
+    assert.is_nil(find_addr(pa, "10.9.8.1").peer)
+    -- and `ip -j addr` agrees: its "address" is the peer when it differs from "local"
+    for _, l in ipairs(assert(H.ip_json("-n " .. ns .. " addr show dev pa"))) do
+      for _, a in ipairs(l.addr_info) do
+        local ours = assert(find_addr(pa, a["local"]))
+        assert.equal(a.address ~= a["local"] and a.address or nil, ours.peer)
+        assert.equal(a.broadcast, ours.broadcast)
+      end
+    end
+  end)
+
+  -- QA report 8: a default route without a gateway must still be the
+  -- preferred route of its family (gateways().inet / .inet6).
+  it("takes a default route without a gateway as inet / inet6", function()
+    assert(H.ns_ip(ns, { "link set lo up", "link add da type veth peer name db",
+      "addr add 10.7.0.1/24 dev da", "addr add fd07::1/64 dev da nodad",
+      "link set da up", "link set db up",
+      "route add default dev da", "-6 route add default dev da" }))
+    local r = assert(H.run_in_ns(ns, "return net.gateways(), net.myip('inet'), net.myip('inet6')"))
+    local g = r[1]
+    assert.same({ family = "inet", interface = "da", metric = 0 }, g.inet)
+    assert.same({ family = "inet6", interface = "da", metric = 1024 }, g.inet6)
+    assert.equal(2, #g)
+    assert.equal("10.7.0.1", r[2])
+    assert.equal("fd07::1", r[3])
+  end)
+
+  -- QA report 8: every next hop of a multipath default route is listed, and
+  -- myip and gateways().inet name the hop the kernel takes (`ip route get`).
+  it("lists every next hop of a multipath default route, agreeing with `ip route get`", function()
+    assert(H.ns_ip(ns, { "link set lo up",
+      "link add mpa type veth peer name mpb", "link add mpc type veth peer name mpd",
+      "addr add 10.31.0.1/24 dev mpa", "addr add 10.32.0.1/24 dev mpc",
+      "addr add fd31::1/64 dev mpa nodad", "addr add fd32::1/64 dev mpc nodad",
+      "link set mpa up", "link set mpb up", "link set mpc up", "link set mpd up",
+      "route add default nexthop via 10.31.0.254 dev mpa nexthop via 10.32.0.254 dev mpc weight 3",
+      "-6 route add default nexthop via fd31::fe dev mpa nexthop via fd32::fe dev mpc" }))
+    local r = assert(H.run_in_ns(ns, "return net.gateways(), net.myip('inet'), net.myip('inet6')"))
+    local g = r[1]
+    assert.equal(4, #g)
+    assert.same({ family = "inet", gateway = "10.31.0.254", interface = "mpa", metric = 0, weight = 1 }, g[1])
+    assert.same({ family = "inet", gateway = "10.32.0.254", interface = "mpc", metric = 0, weight = 3 }, g[2])
+    assert.same({ family = "inet6", gateway = "fd31::fe", interface = "mpa", metric = 1024, weight = 1 }, g[3])
+    assert.same({ family = "inet6", gateway = "fd32::fe", interface = "mpc", metric = 1024, weight = 1 }, g[4])
+    for fam, dst in pairs { inet = "8.8.8.8", inet6 = "2001:4860:4860::8888" } do
+      local kernel = assert(H.ip_json("-n " .. ns .. " route get " .. dst))[1]
+      assert.equal(kernel.prefsrc, fam == "inet" and r[2] or r[3])
+      assert.equal(kernel.gateway, g[fam].gateway)
+      assert.equal(kernel.dev, g[fam].interface)
+      -- myip is an address of the preferred gateway's interface
+      local net_of = { mpa = fam == "inet" and "10.31.0.1" or "fd31::1",
+                       mpc = fam == "inet" and "10.32.0.1" or "fd32::1" }
+      assert.equal(net_of[g[fam].interface], fam == "inet" and r[2] or r[3])
+    end
+  end)
+
   it("falls back to loopback, and says so, on a host with only lo", function()
     assert(H.ns_ip(ns, { "link set lo up" }))
     local r = assert(H.run_in_ns(ns, [[
@@ -372,6 +445,34 @@ describe("scripts/myip.lua", function()
       return
     end
     after_each(function() H.cleanup() end)
+
+    -- QA report 12: a 15-character interface name broke the columns
+    it("keeps its columns aligned with a 15-character interface name", function()
+      local ns = assert(H.netns_add())
+      assert(H.ns_ip(ns, { "link set lo up", "link add abcdefghijklmno type veth peer name x0",
+        "addr add 10.40.0.1/24 brd 10.40.0.255 dev abcdefghijklmno",
+        "addr add 10.41.0.1 peer 10.41.0.2/32 dev abcdefghijklmno",
+        "addr add fd40::1/64 dev abcdefghijklmno nodad",
+        "link set abcdefghijklmno up", "link set x0 up" }))
+      local out, ok = run("", ns)
+      assert.is_true(ok, out)
+      local index_at, class_at = {}, {}
+      for line in out:gmatch("[^\n]+") do
+        local name = line:match("^  (%S+) +index ")
+        if name then index_at[#index_at + 1] = line:find(" index ", 1, true) end
+        local fam = line:match("^        (inet6?) ")
+        if fam then
+          -- the class column starts at the same place on every address line
+          class_at[#class_at + 1] = line:gsub("  <%- primary$", ""):find(" %S+$")
+        end
+      end
+      assert.is_true(#index_at >= 3)
+      for _, c in ipairs(index_at) do assert.equal(index_at[1], c) end
+      assert.is_true(#class_at >= 4)
+      for _, c in ipairs(class_at) do assert.equal(class_at[1], c) end
+      assert.matches("peer 10.41.0.2", out, 1, true)
+      assert.matches("brd 10.40.0.255", out, 1, true)
+    end)
 
     it("says 'loopback only' with only lo, and fails with nothing up", function()
       local ns = assert(H.netns_add())

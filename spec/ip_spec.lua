@@ -216,6 +216,22 @@ describe("net.ip.contains", function()
     end
   end)
 
+  -- QA report 10: "10.0.0.0/08" was accepted though parse refuses "010"
+  it("refuses a leading zero in the prefix length, as parse does in addresses", function()
+    for _, c in ipairs { { "10.0.0.0/08", "10.1.2.3" }, { "10.0.0.0/00", "10.1.2.3" },
+                         { "fd00::/008", "fd00::1" }, { "::/064", "::1" } } do
+      local v, err = ip.contains(c[1], c[2])
+      assert.is_nil(v)
+      assert.matches("leading zero in prefix length", err, 1, true)
+      v, err = ip.network(c[1])
+      assert.is_nil(v)
+      assert.matches("leading zero in prefix length", err, 1, true)
+    end
+    assert.is_nil((ip.parse("010.0.0.1")))
+    assert.is_true(ip.contains("10.0.0.0/8", "10.1.2.3"))
+    assert.is_true(ip.contains("0.0.0.0/0", "10.1.2.3"))
+  end)
+
   it("raises for non-string arguments, naming which", function()
     assert.error_matches(function() ip.contains(nil, "1.1.1.1") end, "bad argument #1 to 'contains'", 1, true)
     assert.error_matches(function() ip.contains("10.0.0.0/8", 167837953) end, "bad argument #2 to 'contains'", 1, true)
@@ -293,6 +309,13 @@ describe("net.ip netmask helpers", function()
     assert.error_matches(function() ip.prefix_to_netmask("24") end, "integer", 1, true)
     assert.error_matches(function() ip.prefix_to_netmask(24, "ipx") end, "bad argument #2", 1, true)
     assert.error_matches(function() ip.netmask_to_prefix() end, "bad argument #1", 1, true)
+  end)
+
+  it("refuses a netmask with a zone", function()
+    local v, err = ip.netmask_to_prefix("ffff:ffff::%eth0")
+    assert.is_nil(v)
+    assert.matches("has a zone", err, 1, true)
+    assert.equal(32, ip.netmask_to_prefix("ffff:ffff::"))
   end)
 end)
 

@@ -202,6 +202,9 @@ local function parse_cidr(s)
   if not p:match("^%d%d?%d?$") or tonumber(p) > bits then
     return nil, ("bad prefix length %s in %s (0..%d)"):format(show(p), show(s), bits)
   end
+  if #p > 1 and p:sub(1, 1) == "0" then -- as parse4 refuses "010"
+    return nil, ("leading zero in prefix length %s in %s"):format(show(p), show(s))
+  end
   return a, tonumber(p)
 end
 
@@ -349,6 +352,7 @@ function M.netmask_to_prefix(s)
   check_string(s, 1, "netmask_to_prefix")
   local a, why = parse_addr(s)
   if not a then return nil, why end
+  if a.zone then return nil, ("not a netmask: %s (has a zone)"):format(show(s)) end
   local bits = a.family == "inet" and 32 or 128
   for p = 0, bits do
     if in_net(a, bits, parse_addr(M.prefix_to_netmask(p, a.family))) then return p end
