@@ -445,6 +445,7 @@ describe("tcp", function()
       assert.has_error(function() net.connect("127.0.0.1\0evil", 80) end)
       assert.has_error(function() net.connect(nil, 80) end)
       assert.has_error(function() net.connect("127.0.0.1", 80, { family = "ipx" }) end)
+      assert.has_error(function() net.connect("127.0.0.1", 80, 5) end)
       local s <close> = assert(net.listen("127.0.0.1", 0))
       local _, port = s:getsockname()
       local c <close> = assert(net.connect("127.0.0.1", port))
@@ -452,6 +453,182 @@ describe("tcp", function()
       assert.has_error(function() c:receive(-1) end)
       assert.has_error(function() c:send() end)
       assert.has_error(function() c.receive(s) end)
+    end)
+  end)
+
+  describe("regressions (QA)", function()
+    -- A connected pair on 127.0.0.1: client and accepted connection.
+    local function pair()
+      local s = assert(net.listen("127.0.0.1", 0))
+      local _, port = s:getsockname()
+      local c = assert(net.connect("127.0.0.1", port, { timeout = 5 }))
+      local a = assert(s:accept(5))
+      s:close()
+      return c, a
+    end
+
+    -- Run a Lua chunk in a child netlua (SIGPIPE at its default action, as
+    -- a shell would leave it); returns ok, code, stdout, stderr.
+    local function child(code, prog)
+      return common.run("perl -e '$SIG{PIPE}=\"DEFAULT\"; exec @ARGV' " .. (prog or common.q(common.netlua)) ..
+        " -e " .. common.q(code))
+    end
+
+    it("grows the buffer as data arrives for a huge byte count (item 3)", function()
+      local rss0 = helper.rss_kib()
+      for _, n in ipairs({ 2 ^ 40, 3e9, math.maxinteger, 2 ^ 62 }) do
+        local c, a = pair()
+        a:send("hello"); a:close()
+        assert.are.same({ nil, "closed", "hello" }, { c:receive(n) })
+        c:close()
+      end
+      assert.is_true(helper.rss_kib() - rss0 < 64 * 1024, "memory grew")
+      local c, a = pair()
+      a:send(("b"):rep(300000))
+      assert.are.equal(300000, #c:receive(300000))
+      assert.matches("byte count too large", select(2, pcall(c.receive, c, 2 ^ 70)))
+      assert.matches("byte count must be >= 0", select(2, pcall(c.receive, c, -1)))
+      assert.matches("byte count must be an integer", select(2, pcall(c.receive, c, 1.5)))
+      c:close(); a:close()
+    end)
+
+    it("returns exactly timeout when the deadline passes while the name resolves (item 4)", function()
+      local saved = net.resolve
+      net.resolve = function(name, opts)
+        net.sleep(opts.timeout)
+        return nil, "resolve " .. name .. " (server 127.0.0.1:5398): timeout"
+      end
+      local ok, dt, c, err = pcall(timed, net.connect, "blackhole.test", 80, { timeout = 0.2 })
+      net.resolve = saved
+      assert(ok, dt)
+      assert.are.same({ nil, "timeout" }, { c, err })
+      assert.is_true(dt < 1, "took " .. dt)
+    end)
+
+    it("returns exactly timeout against a DNS server that never answers (item 4)", function()
+      local silent = assert(net.udp())
+      assert(silent:bind("127.0.0.1", 0))
+      local _, port = silent:getsockname()
+      local before = net.dns.servers()
+      net.dns.servers({ "127.0.0.1:" .. port })
+      local ok, dt, c, err = pcall(timed, net.connect, "blackhole.test", 80, { timeout = 0.5 })
+      net.dns.servers(before)
+      silent:close()
+      assert(ok, dt)
+      assert.are.same({ nil, "timeout" }, { c, err })
+      assert.is_true(dt < 2, "took " .. dt)
+    end)
+
+    it("never sends literals to DNS: scoped and bracketed IPv6, bad dotted quads (item 5)", function()
+      local saved, asked = net.resolve, {}
+      net.resolve = function(name) asked[#asked + 1] = name; return nil, "no such name" end
+      local port = closed_port()
+      local results = {}
+      for _, h in ipairs({ "fe80::1%lo", "fe80::1%1", "::1", "[::1]", "127.0.0.1", "300.1.1.1",
+                           "127.0.0.256", "127", "1.2.3", "fe80::1%nosuchif0", "[::1", "1:2:3:4:5:6:7:8:9" }) do
+        results[h] = { net.connect(h, port, { timeout = 1 }) }
+      end
+      net.resolve = saved
+      assert.are.same({}, asked)
+      assert.are.equal("connect [::1]:" .. port .. " (::1): connection refused", results["[::1]"][2])
+      assert.are.equal("connect [::1]:" .. port .. " (::1): connection refused", results["::1"][2])
+      for _, h in ipairs({ "300.1.1.1", "127.0.0.256", "127", "1.2.3" }) do
+        assert.are.same({ nil, "connect " .. h .. ":" .. port .. ": invalid address" }, results[h])
+      end
+      assert.are.same({ nil, "connect [fe80::1%nosuchif0]:" .. port .. ": invalid address" },
+        results["fe80::1%nosuchif0"])
+      -- the scope reaches the kernel: the message names it, and it is not a DNS error
+      assert.matches("^connect %[fe80::1%%lo%]:%d+ %(fe80::1%%lo%): ", results["fe80::1%lo"][2])
+      assert.matches("^connect %[fe80::1%%1%]:%d+ %(fe80::1%%lo%): ", results["fe80::1%1"][2])
+      assert.matches("bad argument #1 .*host must be a string, got number",
+        select(2, pcall(net.connect, 127, 80)))
+      assert.are.same({ nil, "listen 300.1.1.1:0: invalid address" }, { net.listen("300.1.1.1", 0) })
+    end)
+
+    it("raises for a NUL byte or a name in opts.localaddr (item 6)", function()
+      assert.matches("bad argument #3 to .*connect.*option 'localaddr' contains a NUL byte",
+        select(2, pcall(net.connect, "127.0.0.1", 1, { localaddr = "127.0.0.1\0x" })))
+      assert.matches("option 'localaddr' must be a numeric address",
+        select(2, pcall(net.connect, "127.0.0.1", 1, { localaddr = "localhost" })))
+      assert.matches("option 'localport' must be an integer 0%-65535",
+        select(2, pcall(net.connect, "127.0.0.1", 1, { localaddr = "127.0.0.1", localport = 70000 })))
+      local s <close> = assert(net.listen("127.0.0.1", 0))
+      local _, port = s:getsockname()
+      local c <close> = assert(net.connect("127.0.0.1", port, { localaddr = "127.0.0.3" }))
+      assert.are.equal("127.0.0.3", (c:getsockname()))
+    end)
+
+    it("never dies of SIGPIPE, with SIGPIPE at its default action", function()
+      local code = [[
+        local s = assert(net.listen("127.0.0.1", 0))
+        local c = assert(net.connect("127.0.0.1", select(2, s:getsockname())))
+        s:accept():close()
+        net.sleep(0.05)
+        local ok, err
+        for _ = 1, 50 do
+          ok, err = c:send(("y"):rep(65536))
+          if not ok then break end
+          net.sleep(0.005)
+        end
+        print(ok, err)
+      ]]
+      local ok, status, out, err = child(code)
+      assert.is_true(ok, "status " .. tostring(status) .. " " .. err)
+      assert.matches("^nil\t", out)
+      ok, status, out, err = child("net = require 'net' " .. code, "env " .. common.stock_lua())
+      assert.is_true(ok, "stock lua: status " .. tostring(status) .. " " .. err)
+      assert.matches("^nil\t", out)
+    end)
+
+    it("closes the connection when a send is interrupted; a receive keeps its data (item 9)", function()
+      local ok, status, out, err = child([[
+        local s = assert(net.listen("127.0.0.1", 0))
+        local c = assert(net.connect("127.0.0.1", select(2, s:getsockname())))
+        local a = assert(s:accept())
+        local data = ("x"):rep(64 * 1024 * 1024)
+        os.execute("(sleep 0.3; kill -INT $PPID) &")
+        print(pcall(c.send, c, data))
+        print(c:send("y"))
+        print(tostring(c):match("%((.-)%)$"))
+        c = assert(net.connect("127.0.0.1", select(2, s:getsockname())))
+        a = assert(s:accept())
+        a:send("part")
+        os.execute("(sleep 0.3; kill -INT $PPID) &")
+        print(pcall(c.receive, c))
+        a:send("ial\n")
+        print(c:receive())
+      ]])
+      assert.is_true(ok, "status " .. tostring(status) .. " " .. err)
+      assert.are.equal("false\tinterrupted!\nnil\tclosed\t0\nclosed\nfalse\tinterrupted!\npartial\n",
+        (out:gsub("\t[^\n]*interrupted!", "\tinterrupted!")))
+    end)
+
+    it("checks options and timeouts with messages naming the function (item 11)", function()
+      local function msg(f, ...) return select(2, pcall(f, ...)) end
+      assert.matches("bad argument #3 to '[%w.]*connect' %(unknown option 'sever'%)",
+        msg(net.connect, "127.0.0.1", 1, { sever = 1 }))
+      assert.matches("bad argument #3 to '[%w.]*listen' %(unknown option 'backlg'%)",
+        msg(net.listen, "127.0.0.1", 0, { backlg = 1 }))
+      assert.matches("bad argument #3 to '[%w.]*connect' %(option 'timeout' must be a number, got string%)",
+        msg(net.connect, "127.0.0.1", 1, { timeout = "1" }))
+      assert.matches("option 'timeout' is NaN", msg(net.connect, "127.0.0.1", 1, { timeout = 0 / 0 }))
+      assert.matches("option 'timeout' must be a number >= 0 or nil, got %-1",
+        msg(net.connect, "127.0.0.1", 1, { timeout = -1 }))
+      assert.matches("option 'family' must be \"inet\" or \"inet6\", got ipx",
+        msg(net.connect, "127.0.0.1", 1, { family = "ipx" }))
+      assert.matches("option 'linelimit' must be an integer >= 1",
+        msg(net.listen, "127.0.0.1", 0, { linelimit = -5 }))
+      local c, a = pair()
+      assert.matches("timeout must be a number >= 0 or nil, got %-1", msg(c.settimeout, c, -1))
+      assert.matches("timeout must be a number >= 0 or nil, got %-?nan", msg(c.settimeout, c, 0 / 0))
+      assert.matches("timeout must be a number >= 0 or nil, got string", msg(c.settimeout, c, "x"))
+      assert.is_true(c:settimeout(nil))
+      assert.is_true(c:settimeout(math.huge))
+      assert.is_nil(c:gettimeout())
+      local s <close> = assert(net.listen("127.0.0.1", 0))
+      assert.matches("timeout must be a number >= 0 or nil", msg(s.accept, s, -1))
+      assert.matches("timeout must be a number >= 0 or nil", msg(s.settimeout, s, -0.5))
+      c:close(); a:close()
     end)
   end)
 

@@ -121,6 +121,34 @@ describe("udp", function()
     assert.matches("port must be an integer 0%-65535, got %-5", err)
   end)
 
+  it("says already bound, checks options and timeouts, keeps literals from DNS (QA items 5, 11)", function()
+    local u <close> = net.udp()
+    assert.is_true(u:bind("127.0.0.1", 0))
+    local _, port = u:getsockname()
+    assert.are.same({ nil, "bind 127.0.0.1:0: already bound (to 127.0.0.1:" .. port .. ")" },
+      { u:bind("127.0.0.1", 0) })
+    local function msg(f, ...) return select(2, pcall(f, ...)) end
+    assert.matches("bad argument #1 to '[%w.]*udp' %(unknown option 'timout'%)", msg(net.udp, { timout = 1 }))
+    assert.matches("option 'timeout' must be a number >= 0 or nil, got %-1", msg(net.udp, { timeout = -1 }))
+    assert.matches("option 'timeout' is NaN", msg(net.udp, { timeout = 0 / 0 }))
+    assert.matches("timeout must be a number >= 0 or nil, got %-2", msg(u.settimeout, u, -2))
+    assert.is_true(u:settimeout(nil))
+    local saved, asked = net.resolve, 0
+    net.resolve = function() asked = asked + 1; return nil, "no such name" end
+    local r1 = { u:sendto("x", "300.1.1.1", 9) }
+    local r2 = { u:connect("127.0.0.256", 9) }
+    local v <close> = net.udp()
+    assert.is_true(v:bind("::1", 0))
+    local r3 = { v:sendto("x", "[::1]", select(2, v:getsockname())) }
+    net.resolve = saved
+    assert.are.equal(0, asked)
+    assert.are.same({ nil, "sendto 300.1.1.1:9: invalid address" }, r1)
+    assert.are.same({ nil, "connect 127.0.0.256:9: invalid address" }, r2)
+    assert.are.same({ 1 }, r3)
+    v:settimeout(1)
+    assert.are.same({ "x" }, { v:receive() })
+  end)
+
   it("reports a port in use", function()
     local s <close>, port = bound("127.0.0.1")
     local u <close> = net.udp()

@@ -6,8 +6,11 @@
 #include "sock.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,8 +28,22 @@ static int strip_brackets(const char *host, char *buf, size_t n) {
   return 0;
 }
 
+/* The scope of an IPv6 literal ("lo", "eth0" or a number) as an
+   interface index; 0 if there is no such interface. */
+static unsigned scope_index(const char *scope) {
+  char *end;
+  unsigned long n;
+  if (*scope == '\0') return 0;
+  if (isdigit((unsigned char)*scope)) {
+    n = strtoul(scope, &end, 10);
+    return *end == '\0' && n > 0 && n <= 0xffffffffUL ? (unsigned)n : 0;
+  }
+  return if_nametoindex(scope);
+}
+
 int sock_pton(const char *host, int port, int family, sock_addr *a) {
-  char buf[64];
+  char buf[64], *pct;
+  unsigned scope = 0;
   memset(a, 0, sizeof *a);
   if (family != AF_INET6 && inet_pton(AF_INET, host, &a->u.in.sin_addr) == 1) {
     a->u.in.sin_family = AF_INET;
@@ -35,11 +52,24 @@ int sock_pton(const char *host, int port, int family, sock_addr *a) {
     return 0;
   }
   if (family == AF_INET || strip_brackets(host, buf, sizeof buf) != 0) return -1;
+  if ((pct = strchr(buf, '%')) != NULL) {
+    *pct = '\0';
+    if ((scope = scope_index(pct + 1)) == 0) return -1;
+  }
   if (inet_pton(AF_INET6, buf, &a->u.in6.sin6_addr) != 1) return -1;
   a->u.in6.sin6_family = AF_INET6;
   a->u.in6.sin6_port = htons((unsigned short)port);
+  a->u.in6.sin6_scope_id = scope;
   a->len = sizeof a->u.in6;
   return 0;
+}
+
+int sock_looks_numeric(const char *host) {
+  size_t i;
+  if (host[0] == '[' || strchr(host, ':')) return 1;
+  for (i = 0; host[i]; i++)
+    if (!isdigit((unsigned char)host[i]) && host[i] != '.') return 0;
+  return i > 0;
 }
 
 void sock_any(int family, int port, sock_addr *a) {
@@ -75,7 +105,16 @@ const char *sock_ntop(const sock_addr *a, char *buf, size_t n) {
   } else if (is_mapped(a)) {
     if (!inet_ntop(AF_INET, &a->u.in6.sin6_addr.s6_addr[12], buf, (socklen_t)n)) buf[0] = '\0';
   } else if (a->u.sa.sa_family == AF_INET6) {
+    char name[IF_NAMESIZE];
+    size_t len;
     if (!inet_ntop(AF_INET6, &a->u.in6.sin6_addr, buf, (socklen_t)n)) buf[0] = '\0';
+    len = strlen(buf);
+    if (a->u.in6.sin6_scope_id && len + 1 < n) {
+      if (if_indextoname(a->u.in6.sin6_scope_id, name))
+        snprintf(buf + len, n - len, "%%%s", name);
+      else
+        snprintf(buf + len, n - len, "%%%u", (unsigned)a->u.in6.sin6_scope_id);
+    }
   } else {
     snprintf(buf, n, "?");
   }

@@ -25,10 +25,16 @@ typedef struct sock_addr {
   socklen_t len;
 } sock_addr;
 
-/* Parse a numeric IPv4 or IPv6 address (IPv6 may be in brackets) with
-   `port` into `a`. Returns 0, or -1 when `host` is not a numeric address.
+/* Parse a numeric IPv4 or IPv6 address (IPv6 may be in brackets and carry
+   a scope, "fe80::1%lo" or "fe80::1%2") with `port` into `a`. Returns 0, or
+   -1 when `host` is not a valid numeric address (or names no interface).
    family: 0 for either, AF_INET or AF_INET6 to accept only that one. */
 int sock_pton(const char *host, int port, int family, sock_addr *a);
+
+/* True when `host` can only be meant as a numeric address (it contains
+   ':' or starts with '[', or is all digits and dots: "300.1.1.1", "127"),
+   so it must never be sent to DNS even if sock_pton rejects it. */
+int sock_looks_numeric(const char *host);
 
 /* The wildcard ("::" or "0.0.0.0") or loopback address of `family`. */
 void sock_any(int family, int port, sock_addr *a);

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -73,7 +72,10 @@ int tcp_checkport(lua_State *L, int arg) {
 
 const char *tcp_checkhost(lua_State *L, int arg) {
   size_t len;
-  const char *h = luaL_checklstring(L, arg, &len);
+  const char *h;
+  if (lua_type(L, arg) != LUA_TSTRING)
+    luaL_argerror(L, arg, lua_pushfstring(L, "host must be a string, got %s", luaL_typename(L, arg)));
+  h = lua_tolstring(L, arg, &len);
   luaL_argcheck(L, strlen(h) == len, arg, "host contains a NUL byte");
   luaL_argcheck(L, len > 0, arg, "host is empty");
   return h;
@@ -87,8 +89,8 @@ int tcp_optfamily(lua_State *L, int opts) {
     const char *s = lua_tostring(L, -1);
     if (s && (!strcmp(s, "inet") || !strcmp(s, "ipv4") || !strcmp(s, "4"))) f = AF_INET;
     else if (s && (!strcmp(s, "inet6") || !strcmp(s, "ipv6") || !strcmp(s, "6"))) f = AF_INET6;
-    else luaL_error(L, "bad option family: expected \"inet\" or \"inet6\", got %s",
-                    s ? s : luaL_typename(L, -1));
+    else luaL_argerror(L, opts, lua_pushfstring(L, "option 'family' must be \"inet\" or \"inet6\", got %s",
+                                                s ? s : luaL_typename(L, -1)));
   }
   lua_pop(L, 1);
   return f;
@@ -101,16 +103,52 @@ double tcp_optnumber(lua_State *L, int opts, const char *name, double dflt) {
   if (!lua_isnil(L, -1)) {
     int ok;
     v = lua_tonumberx(L, -1, &ok);
-    if (!ok || isnan(v)) luaL_error(L, "bad option %s: number expected, got %s", name, luaL_typename(L, -1));
+    if (!ok || lua_type(L, -1) != LUA_TNUMBER)
+      luaL_argerror(L, opts, lua_pushfstring(L, "option '%s' must be a number, got %s", name,
+                                             luaL_typename(L, -1)));
+    if (isnan(v)) luaL_argerror(L, opts, lua_pushfstring(L, "option '%s' is NaN", name));
   }
   lua_pop(L, 1);
   return v;
+}
+
+/* A timeout value at idx (a number): the seconds, -1 for math.huge; NaN
+   and negative values are errors (raised on argument `arg`, naming
+   `what`). */
+static double checkseconds(lua_State *L, int idx, int arg, const char *what) {
+  double t = lua_tonumber(L, idx);
+  if (isnan(t) || t < 0)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s must be a number >= 0 or nil, got %s", what,
+                                          lua_tostring(L, idx)));
+  return isinf(t) ? -1 : t;
+}
+
+double tcp_opttimeout(lua_State *L, int opts) {
+  double t = -1;
+  if (opts == 0 || lua_type(L, opts) != LUA_TTABLE) return -1;
+  tcp_optnumber(L, opts, "timeout", -1);   /* type check */
+  if (lua_getfield(L, opts, "timeout") != LUA_TNIL) t = checkseconds(L, -1, opts, "option 'timeout'");
+  lua_pop(L, 1);
+  return t;
+}
+
+double tcp_checktimeout(lua_State *L, int arg, double dflt) {
+  if (lua_isnoneornil(L, arg)) return dflt;
+  if (lua_type(L, arg) != LUA_TNUMBER)
+    luaL_argerror(L, arg, lua_pushfstring(L, "timeout must be a number >= 0 or nil, got %s",
+                                          luaL_typename(L, arg)));
+  return checkseconds(L, arg, arg, "timeout");
+}
+
+const char *tcp_strerror(int err) {
+  return err == ENOMEM ? "out of memory" : net_strerror(err);
 }
 
 int tcp_literal(const char *host, int port, int family, sock_addr *out, int max) {
   int n = 0;
   if (sock_pton(host, port, 0, &out[0]) == 0)
     return family == 0 || sock_family(&out[0]) == family ? 1 : 0;
+  if (sock_looks_numeric(host)) return -2;
   if (strcasecmp(host, "localhost") != 0 || max < 2) return -1;
   if (family != AF_INET) sock_loopback(AF_INET6, port, &out[n++]);
   if (family != AF_INET6) sock_loopback(AF_INET, port, &out[n++]);
@@ -298,19 +336,10 @@ static int conn_getsockname(lua_State *L) {
   return c->fd < 0 ? fail_closed(L) : pushaddr(L, &c->local);
 }
 
-/* A timeout argument: nil or negative for none. */
-static double opttimeout(lua_State *L, int arg, double dflt) {
-  double t;
-  if (lua_isnoneornil(L, arg)) return dflt;
-  t = luaL_checknumber(L, arg);
-  luaL_argcheck(L, !isnan(t), arg, "timeout is NaN");
-  return t < 0 ? -1 : t;
-}
-
 /* conn:settimeout(seconds | nil) -> true: bounds each later call. */
 static int conn_settimeout(lua_State *L) {
   conn *c = checkconn(L, 1);
-  c->timeout = opttimeout(L, 2, -1);
+  c->timeout = tcp_checktimeout(L, 2, -1);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -336,7 +365,7 @@ static int conn_shutdown(lua_State *L) {
   if (shutdown(c->fd, how_os[how]) != 0 && errno != ENOTCONN) {
     int e = errno;
     pushlabel(L, 1, c);
-    return net_fail(L, "shutdown %s: %s", lua_tostring(L, -1), net_strerror(e));
+    return net_fail(L, "shutdown %s: %s", lua_tostring(L, -1), tcp_strerror(e));
   }
   c->shut |= how_flag[how];
   trace(L, 1, c, "shutdown", hows[how], strlen(hows[how]));
@@ -346,7 +375,53 @@ static int conn_shutdown(lua_State *L) {
 
 /* ---- send ------------------------------------------------------------ */
 
-/* send continuation. Stack: conn, data, deadline, bytes sent so far. */
+/* The interrupted-send rule. A send that has to wait puts a guard in a
+   to-be-closed slot of its frame. If an error unwinds the send while it
+   waits (Ctrl-C's "interrupted!"), the guard closes the connection: part
+   of the data may have gone and the count cannot be returned, so the
+   stream is in an unknown state. A send that ends (all sent, timeout,
+   error returned) disarms it. A receive has no guard: an interrupted
+   receive leaves the connection open and the data read so far buffered. */
+typedef struct sendguard { int armed; } sendguard;
+
+/* __close of a guard: close its connection if an error unwinds the send. */
+static int guard_close(lua_State *L) {
+  sendguard *g = lua_touserdata(L, 1);
+  if (g->armed && !lua_isnil(L, 2) && lua_getiuservalue(L, 1, 1) == LUA_TUSERDATA) {
+    g->armed = 0;
+    conn_shut(L, lua_touserdata(L, -1));
+  }
+  return 0;
+}
+
+/* Push an armed guard for the connection at idx as a to-be-closed slot. */
+static void guard_push(lua_State *L, int idx) {
+  sendguard *g = lua_newuserdatauv(L, sizeof *g, 1);
+  g->armed = 1;
+  lua_pushvalue(L, idx);
+  lua_setiuservalue(L, -2, 1);
+  if (luaL_newmetatable(L, "netlua.sendguard")) {
+    lua_pushcfunction(L, guard_close);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_setmetatable(L, -2);
+  lua_toclose(L, -1);
+}
+
+/* The send has ended: disarm its guard (slot 5) if it has one. */
+static void guard_disarm(lua_State *L) {
+  if (lua_gettop(L) >= 5 && lua_type(L, 5) == LUA_TUSERDATA)
+    ((sendguard *)lua_touserdata(L, 5))->armed = 0;
+}
+
+/* nil, err, sent: the end of a send that did not send everything. */
+static int send_fail(lua_State *L, size_t sent) {
+  lua_pushinteger(L, (lua_Integer)sent);
+  return 3;
+}
+
+/* send continuation. Stack: conn, data, deadline, bytes sent so far,
+   [guard]. */
 static int send_k(lua_State *L, int status, lua_KContext ctx) {
   conn *c = lua_touserdata(L, 1);
   size_t len, sent = (size_t)lua_tointeger(L, 4);
@@ -357,9 +432,9 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
     ssize_t n;
     int e;
     if (c->fd < 0) {
+      guard_disarm(L);
       fail_closed(L);
-      lua_pushinteger(L, (lua_Integer)sent);
-      return 3;
+      return send_fail(L, sent);
     }
     if (sent == len) break;
     n = send(c->fd, data + sent, len - sent, MSG_NOSIGNAL);
@@ -373,24 +448,26 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
     if (e == EINTR) continue;
     if (e == EAGAIN || e == EWOULDBLOCK) {
       if (loop_expired(deadline)) {
+        guard_disarm(L);
         lua_pushnil(L);
         lua_pushliteral(L, "timeout");
-        lua_pushinteger(L, (lua_Integer)sent);
-        return 3;
+        return send_fail(L, sent);
       }
+      if (lua_gettop(L) < 5) guard_push(L, 1);
       loop_wait(L, c->fd, LOOP_WRITE, deadline, ctx, send_k);
       continue;
     }
+    guard_disarm(L);
     if (e == EPIPE) {
       lua_pushnil(L);
       lua_pushliteral(L, "closed");
     } else {
       pushlabel(L, 1, c);
-      net_fail(L, "send %s: %s", lua_tostring(L, -1), net_strerror(e));
+      net_fail(L, "send %s: %s", lua_tostring(L, -1), tcp_strerror(e));
     }
-    lua_pushinteger(L, (lua_Integer)sent);
-    return 3;
+    return send_fail(L, sent);
   }
+  guard_disarm(L);
   trace(L, 1, c, "send", data, len);
   lua_pushinteger(L, (lua_Integer)len);
   return 1;
@@ -414,11 +491,17 @@ enum { PAT_LINE, PAT_LINE_EOL, PAT_ALL, PAT_COUNT };
 static int checkpattern(lua_State *L, int arg, size_t *count) {
   if (lua_type(L, arg) == LUA_TNUMBER) {
     lua_Integer n;
-    luaL_argcheck(L, lua_isinteger(L, arg) || lua_tonumber(L, arg) == floor(lua_tonumber(L, arg)),
-                  arg, "byte count must be an integer");
-    luaL_argcheck(L, lua_tonumber(L, arg) >= 0 && lua_tonumber(L, arg) < 9007199254740992.0,
-                  arg, "byte count must be >= 0");
-    n = (lua_Integer)lua_tonumber(L, arg);
+    if (!lua_isinteger(L, arg)) {
+      lua_Number f = lua_tonumber(L, arg);
+      luaL_argcheck(L, f == floor(f), arg, "byte count must be an integer");
+      luaL_argcheck(L, f >= 0, arg, "byte count must be >= 0");
+      luaL_argcheck(L, f < -(lua_Number)LUA_MININTEGER, arg,
+                    "byte count too large (at most math.maxinteger)");
+      n = (lua_Integer)f;
+    } else {
+      n = lua_tointeger(L, arg);
+      luaL_argcheck(L, n >= 0, arg, "byte count must be >= 0");
+    }
     *count = (size_t)n;
     return PAT_COUNT;
   }
@@ -479,10 +562,11 @@ static int recv_fail(lua_State *L, conn *c, const char *msg, size_t maxpartial, 
 }
 
 /* How many unread bytes the buffer should be able to hold for the next
-   read. */
+   read: a byte count grows the buffer as data arrives (at most a chunk
+   beyond what came), never by the count asked for up front. */
 static size_t want(conn *c, int kind, size_t count) {
   size_t have = buffer_len(&c->buf);
-  if (kind == PAT_COUNT) return count;
+  if (kind == PAT_COUNT) return count - have < ALLCHUNK ? count : have + ALLCHUNK;
   if (kind == PAT_ALL) return have + ALLCHUNK;
   return have + 1;
 }
@@ -525,7 +609,7 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
       continue;
     }
     pushlabel(L, 1, c);
-    lua_pushfstring(L, "receive %s: %s", lua_tostring(L, -1), net_strerror(e));
+    lua_pushfstring(L, "receive %s: %s", lua_tostring(L, -1), tcp_strerror(e));
     return recv_fail(L, c, lua_tostring(L, -1), (size_t)-1, ctx);
   }
 }
@@ -710,7 +794,7 @@ static int cs_fail(lua_State *L, connset *s, const char *label) {
   for (int i = 0; i < s->n; i++) if (s->a[i].err) failed++;
   if (failed == 1 && s->n == 1)
     return net_fail(L, "connect %s (%s): %s", label, sock_ntop(&s->a[0].addr, addr, sizeof addr),
-                    net_strerror(s->a[0].err));
+                    tcp_strerror(s->a[0].err));
   lua_pushnil(L);
   luaL_buffinit(L, &b);
   luaL_addstring(&b, "connect ");
@@ -721,7 +805,7 @@ static int cs_fail(lua_State *L, connset *s, const char *label) {
     if (k++) luaL_addstring(&b, "; ");
     luaL_addstring(&b, sock_ntop(&s->a[i].addr, addr, sizeof addr));
     luaL_addstring(&b, ": ");
-    luaL_addstring(&b, net_strerror(s->a[i].err));
+    luaL_addstring(&b, tcp_strerror(s->a[i].err));
   }
   luaL_pushresult(&b);
   return 2;
@@ -783,6 +867,33 @@ static int connect_k(lua_State *L, int status, lua_KContext ctx) {
   }
 }
 
+/* opts.localaddr and opts.localport of net.connect into *a (a->len 0
+   when not given); a bad one raises an argument error naming it. */
+static void optlocal(lua_State *L, sock_addr *a) {
+  size_t len;
+  const char *la;
+  int port = 0;
+  memset(a, 0, sizeof *a);
+  if (lua_type(L, C_OPTS) != LUA_TTABLE) return;
+  if (lua_getfield(L, C_OPTS, "localport") != LUA_TNIL) {
+    lua_Integer p = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : -1;
+    if (p < 0 || p > 65535)
+      luaL_argerror(L, C_OPTS, lua_pushfstring(L, "option 'localport' must be an integer 0-65535, got %s",
+                                               luaL_tolstring(L, -1, NULL)));
+    port = (int)p;
+  }
+  if (lua_getfield(L, C_OPTS, "localaddr") != LUA_TNIL) {
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_argerror(L, C_OPTS, lua_pushfstring(L, "option 'localaddr' must be a string, got %s",
+                                               luaL_typename(L, -1)));
+    la = lua_tolstring(L, -1, &len);
+    if (strlen(la) != len) luaL_argerror(L, C_OPTS, "option 'localaddr' contains a NUL byte");
+    if (sock_pton(la, port, 0, a) != 0)
+      luaL_argerror(L, C_OPTS, lua_pushfstring(L, "option 'localaddr' must be a numeric address, got '%s'", la));
+  }
+  lua_pop(L, 2);
+}
+
 /* Go on with n addresses in `addrs`: make the connset and run. */
 static int connect_start(lua_State *L, const sock_addr *addrs, int n) {
   connset *s;
@@ -792,11 +903,7 @@ static int connect_start(lua_State *L, const sock_addr *addrs, int n) {
                     tcp_optfamily(L, C_OPTS) ? " of that family" : "");
   s = cs_new(L, n);
   for (int i = 0; i < n; i++) s->a[i].addr = addrs[i];
-  if (lua_type(L, C_OPTS) == LUA_TTABLE && lua_getfield(L, C_OPTS, "localaddr") != LUA_TNIL) {
-    const char *la = lua_tostring(L, -1);
-    if (!la || sock_pton(la, (int)tcp_optnumber(L, C_OPTS, "localport", 0), 0, &s->local) != 0)
-      luaL_error(L, "bad option localaddr: a numeric address expected");
-  }
+  optlocal(L, &s->local);
   lua_settop(L, C_SET);
   return connect_k(L, 0, 0);
 }
@@ -809,7 +916,13 @@ static int resolved_k(lua_State *L, int status, lua_KContext ctx) {
   n = tcp_take_resolved(L, tcp_checkport(L, C_PORT), tcp_optfamily(L, C_OPTS), addrs, MAXADDRS);
   if (n < 0) {
     const char *msg = lua_tostring(L, -1);
-    if (!strcmp(msg, "timeout")) { lua_pushnil(L); lua_pushliteral(L, "timeout"); return 2; }
+    /* the whole call's deadline passed while the name resolved: the same
+       word as any other timeout of connect */
+    if (!strcmp(msg, "timeout") || loop_expired(lua_tonumber(L, C_DEADLINE))) {
+      lua_pushnil(L);
+      lua_pushliteral(L, "timeout");
+      return 2;
+    }
     return net_fail(L, "connect %s: %s", lua_tostring(L, C_LABEL), msg);
   }
   return connect_start(L, addrs, n);
@@ -821,6 +934,24 @@ static const char *pushhostport(lua_State *L, const char *host, int port) {
   return lua_pushfstring(L, "%s:%d", host, port);
 }
 
+/* Options of net.connect and net.listen. */
+static const char *const connect_opts[] = {"timeout", "family", "localaddr", "localport", "linelimit", NULL};
+static const char *const listen_opts[] = {"timeout", "family", "backlog", "linelimit", NULL};
+
+/* opts.linelimit: an integer >= 1 (absent: 0, the default). */
+static size_t optlinelimit(lua_State *L, int opts) {
+  double n = tcp_optnumber(L, opts, "linelimit", 0);
+  if (n != 0 && (n < 1 || n != floor(n) || n > 9007199254740992.0))
+    luaL_argerror(L, opts, "option 'linelimit' must be an integer >= 1");
+  return (size_t)n;
+}
+
+/* nil, "OP LABEL: invalid address" for a host that looks numeric but is
+   not a valid address (it never goes to DNS). */
+static int fail_invalid(lua_State *L, const char *op, const char *label) {
+  return net_fail(L, "%s %s: invalid address", op, label);
+}
+
 /* net.connect(host, port [, opts]) -> conn, or nil, message. */
 static int l_connect(lua_State *L) {
   const char *host = tcp_checkhost(L, C_HOST);
@@ -828,15 +959,17 @@ static int l_connect(lua_State *L) {
   double timeout;
   sock_addr addrs[2];
   conn *c;
-  if (!lua_isnoneornil(L, C_OPTS)) luaL_checktype(L, C_OPTS, LUA_TTABLE);
+  net_checkopts(L, C_OPTS, connect_opts);
   family = tcp_optfamily(L, C_OPTS);
-  timeout = tcp_optnumber(L, C_OPTS, "timeout", -1);
+  timeout = tcp_opttimeout(L, C_OPTS);
   lua_settop(L, C_OPTS);
-  c = newconn(L, (size_t)tcp_optnumber(L, C_OPTS, "linelimit", 0));
-  c->timeout = timeout < 0 ? -1 : timeout;
+  optlocal(L, &addrs[0]);  /* checked now, before any resolution */
+  c = newconn(L, optlinelimit(L, C_OPTS));
+  c->timeout = timeout;
   lua_pushnumber(L, loop_deadline(c->timeout));
   pushhostport(L, host, port);
   n = tcp_literal(host, port, family, addrs, 2);
+  if (n == -2) return fail_invalid(L, "connect", lua_tostring(L, C_LABEL));
   if (n >= 0) return connect_start(L, addrs, n);
   if (!tcp_push_resolve(L, host, C_OPTS, c->timeout))
     return net_fail(L, "connect %s: cannot resolve names yet", lua_tostring(L, C_LABEL));
@@ -890,7 +1023,7 @@ static int server_getsockname(lua_State *L) {
 /* server:settimeout(seconds | nil) -> true: the default for accept. */
 static int server_settimeout(lua_State *L) {
   server *sv = checkserver(L, 1);
-  sv->timeout = opttimeout(L, 2, -1);
+  sv->timeout = tcp_checktimeout(L, 2, -1);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -924,14 +1057,14 @@ static int accept_k(lua_State *L, int status, lua_KContext ctx) {
       continue;
     }
     lua_getiuservalue(L, 1, 1);
-    return net_fail(L, "accept %s: %s", lua_tostring(L, -1), net_strerror(e));
+    return net_fail(L, "accept %s: %s", lua_tostring(L, -1), tcp_strerror(e));
   }
 }
 
 /* server:accept([timeout]) -> conn, or nil, message. */
 static int server_accept(lua_State *L) {
   server *sv = checkserver(L, 1);
-  double t = opttimeout(L, 2, sv->timeout);
+  double t = tcp_checktimeout(L, 2, sv->timeout);
   lua_settop(L, 2);
   newconn(L, sv->linemax);
   lua_pushnumber(L, loop_deadline(t));
@@ -943,7 +1076,8 @@ static int server_accept(lua_State *L) {
 /* Bind and listen on address a; "*" and "::" are dual stack. */
 static int listen_on(lua_State *L, sock_addr *a, int dual) {
   server *sv = lua_touserdata(L, 4);
-  int backlog = (int)tcp_optnumber(L, 3, "backlog", 4096), r;
+  double bl = tcp_optnumber(L, 3, "backlog", 4096);
+  int backlog = bl < 1 ? 1 : bl > 65535 ? 65535 : (int)bl, r;
   int port = sock_port(a);
   const char *label;
   sv->fd = sock_socket(a->u.sa.sa_family, SOCK_STREAM);
@@ -953,14 +1087,14 @@ static int listen_on(lua_State *L, sock_addr *a, int dual) {
   }
   lua_getiuservalue(L, 4, 1);
   label = lua_tostring(L, -1);
-  if (sv->fd < 0) return net_fail(L, "listen %s: %s", label, net_strerror(errno));
-  r = sock_bind(sv->fd, a, !dual, backlog < 1 ? 1 : backlog);
+  if (sv->fd < 0) return net_fail(L, "listen %s: %s", label, tcp_strerror(errno));
+  r = sock_bind(sv->fd, a, !dual, backlog);
   if (r != 0) {
     close(sv->fd);
     sv->fd = -1;
     if (r == EACCES && port < 1024)
       return net_fail(L, "listen %s: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)", label);
-    return net_fail(L, "listen %s: %s", label, net_strerror(r));
+    return net_fail(L, "listen %s: %s", label, tcp_strerror(r));
   }
   sock_name(sv->fd, 0, &sv->local);
   lua_settop(L, 4);
@@ -987,15 +1121,15 @@ static int l_listen(lua_State *L) {
   int port = tcp_checkport(L, 2), family;
   server *sv;
   sock_addr a[2];
-  if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+  net_checkopts(L, 3, listen_opts);
   family = tcp_optfamily(L, 3);
   lua_settop(L, 3);
+  tcp_optnumber(L, 3, "backlog", 0);  /* checked before anything is made */
   sv = lua_newuserdatauv(L, sizeof *sv, 1);
   memset(sv, 0, sizeof *sv);
   sv->fd = -1;
-  sv->timeout = tcp_optnumber(L, 3, "timeout", -1);
-  if (sv->timeout < 0) sv->timeout = -1;
-  sv->linemax = (size_t)tcp_optnumber(L, 3, "linelimit", 0);
+  sv->timeout = tcp_opttimeout(L, 3);
+  sv->linemax = optlinelimit(L, 3);
   luaL_setmetatable(L, SERVER_MT);
   pushhostport(L, host, port);
   lua_setiuservalue(L, 4, 1);
@@ -1006,6 +1140,10 @@ static int l_listen(lua_State *L) {
   if (!strcasecmp(host, "localhost")) {
     sock_loopback(family == AF_INET6 ? AF_INET6 : AF_INET, port, &a[0]);
     return listen_on(L, &a[0], 0);
+  }
+  if (sock_looks_numeric(host) && sock_pton(host, port, 0, &a[0]) != 0) {
+    lua_getiuservalue(L, 4, 1);
+    return fail_invalid(L, "listen", lua_tostring(L, -1));
   }
   if (sock_pton(host, port, 0, &a[0]) == 0) {
     if (family && sock_family(&a[0]) != family) {
@@ -1072,7 +1210,6 @@ void tcp_open(lua_State *L) {
     {"settimeout", server_settimeout}, {"getsockname", server_getsockname},
     {NULL, NULL}};
   static const luaL_Reg fns[] = {{"connect", l_connect}, {"listen", l_listen}, {NULL, NULL}};
-  net_catch_sigpipe();  /* a peer that has gone must never kill the process */
   tcp_setnet(L);
   luaL_setfuncs(L, fns, 0);
   luaL_newmetatable(L, CONN_MT);

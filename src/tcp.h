@@ -22,11 +22,25 @@ const char *tcp_checkhost(lua_State *L, int arg);
    AF_INET, "inet6"/"ipv6"/6 give AF_INET6; else a Lua error. */
 int tcp_optfamily(lua_State *L, int opts);
 
-/* opts.NAME as a number of seconds (absent or negative: -1). */
+/* opts.NAME as a number (absent: dflt); another type or NaN raises an
+   argument error at `opts` naming the option. */
 double tcp_optnumber(lua_State *L, int opts, const char *name, double dflt);
 
+/* Timeouts, one rule everywhere: nil (or math.huge) means none (-1); a
+   number >= 0 is seconds; a negative number, NaN or another type is an
+   argument error. tcp_opttimeout reads opts.timeout of the table at opts;
+   tcp_checktimeout reads argument arg (nil or absent: dflt). */
+double tcp_opttimeout(lua_State *L, int opts);
+double tcp_checktimeout(lua_State *L, int arg, double dflt);
+
+/* net_strerror, with "out of memory" for ENOMEM. */
+const char *tcp_strerror(int err);
+
 /* Addresses of a numeric host or "localhost" into out (at most max), in
-   the order to try them. Returns their number, or -1 for a name. */
+   the order to try them. Returns their number, -1 for a name (to resolve)
+   or -2 for a host that can only be meant as a numeric address but is not
+   a valid one ("300.1.1.1", "127", "fe80::1%nosuchif"): those never go to
+   DNS. */
 int tcp_literal(const char *host, int port, int family, sock_addr *out, int max);
 
 /* For a name: push net.resolve and its two arguments (name, {family,

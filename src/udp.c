@@ -7,7 +7,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -110,9 +109,7 @@ static int udp_getpeername(lua_State *L) {
 /* u:settimeout(seconds | nil) -> true. */
 static int udp_settimeout(lua_State *L) {
   udp *u = checkudp(L, 1);
-  double t = luaL_optnumber(L, 2, -1);
-  luaL_argcheck(L, !isnan(t), 2, "timeout is NaN");
-  u->timeout = t < 0 ? -1 : t;
+  u->timeout = tcp_checktimeout(L, 2, -1);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -162,7 +159,9 @@ static int resolved_k(lua_State *L, int status, lua_KContext ctx) {
   (void)status;
   if (n <= 0) {
     const char *msg = n < 0 ? lua_tostring(L, -1) : "no address of the socket's family";
-    if (!strcmp(msg, "timeout")) {
+    size_t ml = strlen(msg);
+    /* the socket's timeout passed while the name resolved: "timeout" */
+    if (!strcmp(msg, "timeout") || (u->timeout >= 0 && ml >= 9 && !strcmp(msg + ml - 9, ": timeout"))) {
       lua_pushnil(L);
       lua_pushliteral(L, "timeout");
       return 2;
@@ -181,9 +180,13 @@ static int with_address(lua_State *L, int op) {
   int h = hostarg[op];
   const char *host = tcp_checkhost(L, h);
   sock_addr a[2];
+  int n;
   tcp_checkport(L, h + 1);
   if (u->fd < 0) return fail_closed(L);
-  if (!strcmp(host, "*") || tcp_literal(host, 0, 0, a, 2) >= 0) return op_run(L, op, host);
+  if (!strcmp(host, "*")) return op_run(L, op, host);
+  n = tcp_literal(host, 0, 0, a, 2);
+  if (n == -2) return net_fail(L, "%s %s: invalid address", opnames[op], pushhostport(L, h));
+  if (n >= 0) return op_run(L, op, host);
   if (!tcp_push_resolve(L, host, 0, u->timeout))
     return net_fail(L, "%s %s: cannot resolve names yet", opnames[op], pushhostport(L, h));
   lua_callk(L, 2, 2, op, resolved_k);
@@ -193,7 +196,7 @@ static int with_address(lua_State *L, int op) {
 /* The end of a failed call: nil, "OP HOST:PORT: cause". */
 static int op_fail(lua_State *L, int op, int err) {
   const char *hp = pushhostport(L, hostarg[op]);
-  return net_fail(L, "%s %s: %s", opnames[op], hp, net_strerror(err));
+  return net_fail(L, "%s %s: %s", opnames[op], hp, tcp_strerror(err));
 }
 
 /* sendto continuation. Stack: u, data, host (numeric), port, deadline. */
@@ -237,6 +240,11 @@ static int op_run(lua_State *L, int op, const char *host) {
   }
   if (sockaddr_for(L, u, op, host, port, &a) != 0) return 2;
   if (op == OP_BIND) {
+    sock_addr now;
+    char buf[SOCK_ADDRSTRLEN];
+    if (sock_name(u->fd, 0, &now) == 0 && sock_port(&now) != 0)
+      return net_fail(L, "bind %s: already bound (to %s)", pushhostport(L, 2),
+                      sock_format(&now, buf, sizeof buf));
     r = sock_bind(u->fd, &a, u->v6only, -1);
     if (r == EACCES && port < 1024 && port > 0) {
       const char *hp = pushhostport(L, 2);
@@ -288,7 +296,7 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
       int e = errno;
       if (!u->connected) return net_fail(L, "send: not connected (use sendto)");
-      return net_fail(L, "send %s: %s", sock_format(&u->peer, buf, sizeof buf), net_strerror(e));
+      return net_fail(L, "send %s: %s", sock_format(&u->peer, buf, sizeof buf), tcp_strerror(e));
     }
     if (loop_expired(deadline)) {
       lua_pushnil(L);
@@ -332,8 +340,8 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
       int e = errno;
       char buf[SOCK_ADDRSTRLEN];
       if (u->connected)
-        return net_fail(L, "receive %s: %s", sock_format(&u->peer, buf, sizeof buf), net_strerror(e));
-      return net_fail(L, "receive: %s", net_strerror(e));
+        return net_fail(L, "receive %s: %s", sock_format(&u->peer, buf, sizeof buf), tcp_strerror(e));
+      return net_fail(L, "receive: %s", tcp_strerror(e));
     }
     if (loop_expired(deadline)) {
       lua_pushnil(L);
@@ -364,10 +372,13 @@ static int udp_receivefrom(lua_State *L) { return start_recv(L, 1); }
 
 /* net.udp([opts]) -> udp object (IPv6 dual stack, or opts.family). */
 static int l_udp(lua_State *L) {
+  static const char *const opts[] = {"family", "timeout", NULL};
   int family;
+  double timeout;
   udp *u;
-  if (!lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TTABLE);
+  net_checkopts(L, 1, opts);
   family = tcp_optfamily(L, lua_isnoneornil(L, 1) ? 0 : 1);
+  timeout = tcp_opttimeout(L, lua_istable(L, 1) ? 1 : 0);
   u = lua_newuserdatauv(L, sizeof *u, 0);
   memset(u, 0, sizeof *u);
   u->fd = -1;
@@ -380,13 +391,10 @@ static int l_udp(lua_State *L) {
     u->family = AF_INET;
     u->fd = sock_socket(AF_INET, SOCK_DGRAM);
   }
-  if (u->fd < 0) return net_fail(L, "udp: %s", net_strerror(errno));
+  if (u->fd < 0) return net_fail(L, "udp: %s", tcp_strerror(errno));
   if (u->family == AF_INET6)
     setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &u->v6only, sizeof u->v6only);
-  if (lua_istable(L, 1)) {
-    double t = tcp_optnumber(L, 1, "timeout", -1);
-    u->timeout = t < 0 ? -1 : t;
-  }
+  u->timeout = timeout;
   return 1;
 }
 
