@@ -23,8 +23,8 @@ print the answer as nslookup does. SERVER is an address (default: the
 system's first resolver, from /etc/resolv.conf).
   -type=T, -query=T, -q=T   record type: A AAAA MX TXT NS CNAME SOA SRV PTR CAA
   -port=N                   the server's port (default 53)
-  -timeout=S                give up after S seconds (default 5)
-  -retry=N                  tries per server (default: c-ares')
+  -timeout=S                give up after S seconds in all (default 5)
+  -retry=N                  tries per server within the time (default 2)
   -vc                       ask over TCP
   --help                    this text]]
 
@@ -77,7 +77,10 @@ local function choose_server(o)
     host = h or s
     o.port = o.port or tonumber(p)
   end
-  if not host:match("^[%x.:]+$") then  -- a server given by name
+  local family, text = net.ip.parse(host:match("^%[(.*)%]$") or host)
+  if family then
+    host = text
+  else  -- a server given by name: the system's resolver finds it
     local addrs, err = net.resolve(host, { timeout = o.timeout })
     if not addrs then return nil, err end
     host = addrs[1]
@@ -88,21 +91,16 @@ end
 
 --- True when s is an IPv4 or IPv6 address literal.
 local function is_address(s)
-  local a, b, c, d = s:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-  if a then
-    return tonumber(a) < 256 and tonumber(b) < 256 and tonumber(c) < 256 and tonumber(d) < 256
-  end
-  return s:find(":", 1, true) ~= nil and s:match("^[%x:.]+$") ~= nil
+  return net.ip.parse(s) ~= nil
 end
 
---- nslookup's name for a failure cause in our messages.
+--- nslookup's name for a failure cause in our messages (the cause after
+--- the last ": "), or nil when the server was not reached.
 local function rcode_word(err)
-  if err:find("no such name", 1, true) then return "NXDOMAIN" end
-  if err:find("server failure", 1, true) then return "SERVFAIL" end
-  if err:find("refused", 1, true) then return "REFUSED" end
-  if err:find("not implemented", 1, true) then return "NOTIMP" end
-  if err:find("format error", 1, true) then return "FORMERR" end
-  return nil
+  local cause = err:match(".*: (.-)$") or err
+  return ({ ["no such name"] = "NXDOMAIN", ["server failure"] = "SERVFAIL",
+    ["refused"] = "REFUSED", ["not implemented by the server"] = "NOTIMP",
+    ["format error"] = "FORMERR", ["no PTR record"] = "NXDOMAIN" })[cause]
 end
 
 --- Print one record the way nslookup does.
@@ -151,15 +149,27 @@ local function report_failure(server, name, err)
   if word then
     print("** server can't find " .. name .. ": " .. word)
     print()
-  elseif err:find("timeout", 1, true) then
-    print(";; communications error to " .. server.host .. "#" .. server.port .. ": timed out")
-    print(";; no servers could be reached")
-    print()
-  else
+  elseif err:find("invalid name", 1, true) then
     print(";; " .. err)
+    print()
+  else  -- the server was not reached: timeout, connection refused, ...
+    local cause = err:match(".*: (.-)$") or err
+    if cause == "timeout" then cause = "timed out" end
+    print(";; communications error to " .. server.host .. "#" .. server.port .. ": " .. cause)
+    print(";; no servers could be reached")
     print()
   end
   return 1
+end
+
+--- The reverse-lookup name of an address (as nslookup shows it).
+local function arpa_of(addr)
+  local family, text = net.ip.parse(addr)
+  if family == "inet" then
+    local a, b, c, d = text:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+    return d .. "." .. c .. "." .. b .. "." .. a .. ".in-addr.arpa"
+  end
+  return addr
 end
 
 local function main(args)
@@ -174,14 +184,16 @@ local function main(args)
     io.stderr:write("nslookup.lua: cannot use server ", o.server or "?", ": ", serr or "not an address", "\n")
     return 1
   end
-  print("Server:\t\t" .. server.host)
-  print("Address:\t" .. server.host .. "#" .. server.port)
-  print()
   local name, types = o.name, nil
+  local reverse = not o.type and is_address(name)
   if o.type then types = { o.type }
-  elseif is_address(name) then
-    types = { "PTR" }
+  elseif reverse then types = { "PTR" }
   else types = { "A", "AAAA" } end
+  if not reverse then  -- nslookup leaves these out for a reverse lookup
+    print("Server:\t\t" .. server.host)
+    print("Address:\t" .. server.host .. "#" .. server.port)
+    print()
+  end
   local shown, found = {}, false
   for _, t in ipairs(types) do
     local ok, status, lerr = pcall(ask, o, server, name, t, shown)
@@ -189,7 +201,11 @@ local function main(args)
       io.stderr:write("nslookup.lua: ", status, "\n")
       return 2
     end
-    if not status then return report_failure(server, name, lerr) end
+    if not status then
+      -- the A answer stands when the AAAA question fails (nslookup's way)
+      if found then break end
+      return report_failure(server, reverse and arpa_of(name) or name, lerr)
+    end
     found = found or status == "ok"
   end
   if not found then print("*** Can't find " .. name .. ": No answer") end

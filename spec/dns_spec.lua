@@ -123,6 +123,12 @@ describe("DNS", function()
       local _, info = net.lookup("alias.test", "A", S)
       assert.are.equal("answer for alias.test from " .. env.server ..
         " (authoritative, 2 records: CNAME, A)", tostring(info))
+      -- one word per type (QA item 9)
+      _, info = net.lookup("many.test", "A", S)
+      assert.are.equal("answer for many.test from " .. env.server ..
+        " (authoritative, 60 records: A)", tostring(info))
+      -- a space in a name as dig writes it
+      assert.are.equal("a\\.b\\032c.test.", net.dns.rdata({ type = "CNAME", target = "a\\.b c.test" }))
       assert.are.equal('"hello world" "second string"', net.dns.rdata(one("txt.test", "TXT")))
       assert.are.equal("ns1.test. hostmaster.test. 2024010101 3600 600 86400 60",
         net.dns.rdata(one("test", "SOA")))
@@ -227,6 +233,13 @@ describe("DNS", function()
       raises("bad option 'timeout'", net.lookup, "www.test", "A", { timeout = "soon" })
       raises("bad option 'tries'", net.lookup, "www.test", "A", { tries = 0 })
       raises("bad option 'family'", net.resolve, "www.test", { family = "ipx" })
+      -- every options table is checked: a typo never reaches the system resolver
+      raises("unknown option 'sever'", net.lookup, "www.test", "A", { sever = env.server })
+      raises("unknown option 'sever'", net.resolve, "www.test", { sever = env.server })
+      raises("unknown option 'sever'", net.reverse, "192.0.2.10", { sever = env.server })
+      raises("unknown option 'family'", net.lookup, "www.test", "A", { family = "inet" })
+      raises("bad option 'tcp' %(boolean expected, got string%)", net.lookup, "www.test", "A",
+        { server = env.server, tcp = "yes" })
       raises("IP address expected, got 'www.test'", net.reverse, "www.test")
       raises("bad argument #1 to '[%w.]*resolve'", net.resolve, nil)
     end)
@@ -239,6 +252,16 @@ describe("DNS", function()
       assert.are.same({ "192.0.2.10", "2001:db8::10" }, r)
       assert.are.same({ "192.0.2.10" }, net.resolve("www.test", { server = env.server, family = "inet" }))
       assert.are.same({ "2001:db8::10" }, net.resolve("www.test", { server = env.server, family = "inet6" }))
+    end)
+
+    it("takes bracketed and scoped literals as themselves, never to DNS", function()
+      assert.are.same({ "::1" }, net.resolve("[::1]", S))
+      assert.are.same({ "fe80::1%lo" }, net.resolve("fe80::1%lo", S))
+      for _, bad in ipairs { "300.1.1.1", "127.0.0.256", "1.2.3", "12345" } do
+        local r, err = net.resolve(bad, S)
+        assert.is_nil(r)
+        assert.are.equal("resolve " .. bad .. ": invalid address", err)
+      end
     end)
 
     it("returns numeric addresses as they are", function()
@@ -269,6 +292,14 @@ describe("DNS", function()
       local r, err = net.reverse("192.0.2.99", S)
       assert.is_nil(r)
       assert.are.equal("reverse 192.0.2.99 (server " .. env.server .. "): no such name", err)
+      -- a server nobody runs is never "no such name" (QA item 4)
+      local closed = "127.0.0.1:" .. env.closed_port
+      r, err = net.reverse("192.0.2.80", { server = closed, timeout = 3 })
+      assert.is_nil(r)
+      assert.are.equal("reverse 192.0.2.80 (server " .. closed .. "): connection refused", err)
+      r, err = net.reverse("203.0.113.1", S)  -- outside the server's zones
+      assert.is_nil(r)
+      assert.matches("%): refused$", err)
     end)
   end)
 
@@ -297,6 +328,110 @@ describe("DNS", function()
       net.run()
       assert.are.equal(helper.NHOSTS + 5, done)
       for i = 1, helper.NHOSTS do assert.are.equal(helper.host_addr(i), results[i]) end
+    end)
+  end)
+
+  describe("QA regressions", function()
+    it("answers 1,000 concurrent lookups with the default options (item 1)", function()
+      local N, ok, bad = 1000, 0, {}
+      for i = 1, N do
+        net.spawn(function()
+          local h = (i - 1) % helper.NHOSTS + 1
+          local r, err = net.lookup("h" .. h .. ".test", "A", S)
+          if r and #r == 1 and r[1].address == helper.host_addr(h) then ok = ok + 1
+          else bad[#bad + 1] = err or "wrong answer" end
+        end)
+      end
+      net.run()
+      assert.are.same({}, bad)
+      assert.are.equal(N, ok)
+    end)
+
+    it("answers concurrent lookups over TCP", function()
+      local N, ok, bad = 300, 0, {}
+      local opts = { server = env.server, tcp = true, timeout = 10 }
+      for i = 1, N do
+        net.spawn(function()
+          local r, err = net.lookup("h" .. i .. ".test", "A", opts)
+          if r and r[1] and r[1].address == helper.host_addr(i) then ok = ok + 1
+          else bad[#bad + 1] = err or "wrong answer" end
+        end)
+      end
+      net.run()
+      assert.are.same({}, bad)
+      assert.are.equal(N, ok)
+    end)
+
+    it("fails over to the next server within the timeout (item 2)", function()
+      local list = { "127.0.0.1:" .. env.silent_port, env.server }
+      local t0 = net.now()
+      local r, info = net.lookup("www.test", "A", { server = list, timeout = 3 })
+      assert(r, info)
+      assert.are.equal("192.0.2.10", r[1].address)
+      assert.are.equal(env.server, info.server)  -- the server that answered
+      local a = assert(net.resolve("www.test", { server = list, timeout = 3, family = "inet" }))
+      assert.are.same({ "192.0.2.10" }, a)
+      assert.is_true(net.now() - t0 < 3)
+    end)
+
+    it("honours resolv.conf options (RES_OPTIONS) for the default channel (item 11)", function()
+      local code = "net.dns.servers('127.0.0.1:" .. env.silent_port .. "') " ..
+        "local c = net.dns.config() local t0 = net.now() " ..
+        "local r, err = net.lookup('www.test', 'A') " ..
+        "print(c.timeout, c.tries, err:match('timeout$'), net.now() - t0 < 2.5)"
+      local ok, _, out, err = common.run("RES_OPTIONS='timeout:1 attempts:1' " .. NETLUA ..
+        " -e " .. common.q(code))
+      assert.is_true(ok, err)
+      assert.are.equal("1.0\t1\ttimeout\ttrue\n", out)
+      -- without them, netlua's defaults: 2 tries within 10 s
+      ok, _, out, err = common.run("env -u RES_OPTIONS " .. NETLUA .. " -e " ..
+        common.q("print(net.dns.config().tries)"))
+      assert.is_true(ok, err)
+      assert.are.equal("2\n", out)
+    end)
+
+    it("tells REFUSED from connection refused everywhere (item 5)", function()
+      local closed = "127.0.0.1:" .. env.closed_port
+      local C = { server = closed, timeout = 3 }
+      local function cause(r, err) assert.is_nil(r) return err:match(".*: (.-)$") end
+      assert.are.equal("refused", cause(net.lookup("example.org", "A", S)))
+      assert.are.equal("refused", cause(net.resolve("example.org", S)))
+      assert.are.equal("refused", cause(net.resolve("localhost", S)))
+      assert.are.equal("refused", cause(net.reverse("203.0.113.7", S)))
+      assert.are.equal("connection refused", cause(net.lookup("www.test", "A", C)))
+      assert.are.equal("connection refused", cause(net.resolve("www.test", C)))
+      assert.are.equal("connection refused", cause(net.reverse("192.0.2.10", C)))
+      -- a failed lookup still shows the answer's header
+      local _, _, info = net.lookup("nosuch.test", "A", S)
+      assert.are.equal("NXDOMAIN", info.rcode)
+    end)
+
+    it("keeps only records owned by the name or its CNAME chain (item 7)", function()
+      local other = { server = "127.0.0.1:" .. env.other_port, timeout = 3 }
+      local r, info = net.lookup("x.test", "A", other)
+      assert.are.same({}, r)
+      assert.are.equal(1, #info.answers)  -- still shown in the whole answer
+      local a, err = net.resolve("x.test", other)
+      assert.is_nil(a)
+      assert.matches("no address$", err)
+    end)
+
+    it("exposes the answer's flags and rcode in info (item 6)", function()
+      local _, info = net.lookup("www.test", "A", S)
+      assert.are.same({ qr = true, aa = true, tc = false, rd = true, ra = true }, info.flags)
+      assert.are.equal("NOERROR", info.rcode)
+    end)
+
+    it("never dies of SIGPIPE when a DNS server closes a TCP connection (item 8)", function()
+      -- the child runs with SIGPIPE at its default action
+      local code = "local n = 0 for i = 1, 200 do net.spawn(function() " ..
+        "local r, err = net.lookup('h' .. i .. '.test', 'A', {server = '127.0.0.1:" ..
+        env.closer_port .. "', tcp = true, timeout = 2}) n = n + 1 end) end " ..
+        "net.run() print(n)"
+      local ok, _, out, err = common.run("perl -e '$SIG{PIPE}=\"DEFAULT\"; exec @ARGV' " ..
+        NETLUA .. " -e " .. common.q(code))
+      assert.is_true(ok, err)
+      assert.are.equal("200\n", out)
     end)
   end)
 

@@ -8,7 +8,18 @@
  *   net.dns.config()                  -> {servers, search, ndots, timeout, tries}
  *   net.dns.rdata(record)             -> the record's data as a zone file shows it
  *   opts: server ("ip", "ip:port", "[ip6]:port" or a list), timeout (seconds,
- *         a deadline for the whole call), tries, tcp, family (resolve only).
+ *         a deadline for the whole call, default 10), tries (per server,
+ *         within it, default 2), tcp (boolean), family (resolve only); any
+ *         other key raises "unknown option". resolv.conf's "options
+ *         timeout:N attempts:N" (and RES_OPTIONS) set the default channel's.
+ *
+ * Every call is a query of its own (ares_search for lookups and resolves,
+ * A and AAAA parsed here; ares_query on the arpa name for reverses), so a
+ * REFUSED answer is "refused" and a closed port "connection refused", and
+ * records are filtered by owner (the name or its CNAME chain). At most
+ * MAXFLIGHT queries are in flight per channel; the rest wait in the
+ * channel's queue with their own deadlines. c-ares gets socket functions
+ * that send with MSG_NOSIGNAL (no SIGPIPE) and note who answered.
  *
  * How it is driven.  A Lua state has one dnsstate (a userdata in the
  * registry, made on first use) holding c-ares channels: the default one
@@ -31,9 +42,11 @@
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +62,11 @@
 #define RECORD_MT "netlua.dnsrecord"
 #define INFO_MT   "netlua.dnsinfo"
 #define MAXCHANS  16        /* cached option channels */
+#define MAXFLIGHT 100       /* c-ares queries in flight per channel; the rest
+                               wait in the channel's queue (a socket's receive
+                               buffer holds ~250 answers: never overflow it) */
+#define DEF_TIMEOUT 10.0    /* seconds for a whole call, by default */
+#define DEF_TRIES   2       /* tries per server within it, by default */
 
 /* Stack layout of a waiting call (after lua_settop(L, 3)). */
 #define S_BOX      4
@@ -56,15 +74,25 @@
 #define S_SERVER   6
 
 typedef struct dnsstate dnsstate;
+typedef struct query query;
+typedef struct part part;
 
 /* One c-ares channel and what the messages say about it. */
 typedef struct chan {
   ares_channel ch;
   dnsstate *st;
   char *key;             /* option set; NULL for the default channel */
-  int pending;           /* queries started and not yet called back */
+  int flight;            /* c-ares queries started and not yet called back */
   int waiting;           /* queries a caller still holds (done or not) */
+  int inherit;           /* option channel using the default servers */
+  int stale;             /* the default servers changed: do not reuse */
+  double deadline;       /* a call's default time limit (seconds) */
   double next;           /* when the poller must process timeouts (< 0 none) */
+  query *qhead, *qtail;  /* queries waiting for room in flight */
+  part *retry;           /* parts to ask again (a server closed TCP) */
+  int tcp;               /* queries go over TCP */
+  unsigned long heard;   /* messages received (progress, for resends) */
+  char from[64];         /* the server the last message came from */
   struct chan *next_chan;
 } chan;
 
@@ -74,22 +102,35 @@ struct dnsstate {
   chan *chans;           /* every channel, default included */
   int nchans;
   int closing;           /* being collected: callbacks must not touch the loop */
+  int v6first;           /* resolve lists IPv6 first (a global IPv6 route) */
   unsigned rng;
 };
 
 enum { Q_LOOKUP, Q_RESOLVE, Q_REVERSE };
 
-/* One query in flight, shared by its waiter (through a box) and c-ares. */
-typedef struct query {
+/* One c-ares query of a call (a resolve asks A and AAAA: two parts). */
+struct part {
+  query *q;
+  int rtype, status;
+  unsigned char *abuf;   /* copy of the answer (also of a failed one) */
+  int alen;
+  char server[64];       /* who answered */
+  int resent;            /* times asked again after a TCP connection closed */
+  unsigned long heard;   /* the channel's `heard` when it was last asked */
+  struct part *rnext;    /* in the channel's list of parts to ask again */
+};
+
+/* One call in flight, shared by its waiter (through a box) and c-ares. */
+struct query {
   chan *c;
   lua_State *L;          /* the waiting thread */
   int kind, rtype;
-  int done, abandoned, status;
-  unsigned char *abuf;   /* Q_LOOKUP: copy of the answer */
-  int alen;
-  struct ares_addrinfo *ai;  /* Q_RESOLVE */
-  char *host;            /* Q_REVERSE */
-} query;
+  int done, abandoned, started;
+  int nparts, remaining;
+  part part[2];
+  char *name;            /* the name to ask */
+  query *qnext;          /* in the channel's queue */
+};
 
 typedef struct qbox { query *q; } qbox;
 
@@ -175,9 +216,87 @@ static const char *name_problem(const char *s, size_t len) {
   return NULL;
 }
 
+/* ---- sockets of c-ares --------------------------------------------------
+   c-ares 1.18 writes with writev, which raises SIGPIPE when a DNS server has
+   closed a TCP connection; these socket functions write with
+   sendmsg(MSG_NOSIGNAL), make sockets close-on-exec, and note which server
+   each message came from (so an answer can name the server that gave it). */
+
+/* Open a socket for c-ares: close-on-exec, non-blocking. */
+static ares_socket_t sk_socket(int domain, int type, int protocol, void *ud) {
+  (void)ud;
+  return socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
+}
+
+/* Close a c-ares socket (the socket-state callback has already unwatched it). */
+static int sk_close(ares_socket_t fd, void *ud) {
+  (void)ud;
+  return close(fd);
+}
+
+static int sk_connect(ares_socket_t fd, const struct sockaddr *sa, ares_socklen_t n,
+                      void *ud) {
+  (void)ud;
+  return connect(fd, sa, n);
+}
+
+/* Note the address of a peer in c->from ("ip", "ip:port" or "[ip6]:port"). */
+static void note_from(chan *c, const struct sockaddr *sa) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *s4 = (const void *)sa;
+    inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
+    port = ntohs(s4->sin_port);
+  } else if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *s6 = (const void *)sa;
+    inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+    port = ntohs(s6->sin6_port);
+  } else {
+    return;
+  }
+  if (port == 53) snprintf(c->from, sizeof c->from, "%s", host);
+  else if (sa->sa_family == AF_INET6) snprintf(c->from, sizeof c->from, "[%s]:%d", host, port);
+  else snprintf(c->from, sizeof c->from, "%s:%d", host, port);
+}
+
+/* Receive for c-ares, noting the sender (TCP: the peer). */
+static ares_ssize_t sk_recvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
+                                struct sockaddr *from, ares_socklen_t *fromlen, void *ud) {
+  chan *c = ud;
+  ares_ssize_t n = recvfrom(fd, buf, len, flags, from, fromlen);
+  if (n > 0) {
+    c->heard++;
+    if (from) {
+      note_from(c, from);
+    } else {
+      struct sockaddr_storage ss;
+      socklen_t sl = sizeof ss;
+      if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) note_from(c, (struct sockaddr *)&ss);
+    }
+  }
+  return n;
+}
+
+/* Send for c-ares without ever raising SIGPIPE. */
+static ares_ssize_t sk_sendv(ares_socket_t fd, const struct iovec *iov, int n, void *ud) {
+  struct msghdr m;
+  (void)ud;
+  memset(&m, 0, sizeof m);
+  m.msg_iov = (struct iovec *)iov;
+  m.msg_iovlen = (size_t)n;
+  return sendmsg(fd, &m, MSG_NOSIGNAL);
+}
+
+static const struct ares_socket_functions sockfns = {
+  sk_socket, sk_close, sk_connect, sk_recvfrom, sk_sendv};
+
 /* ---- channels -------------------------------------------------------- */
 
 static void on_fd(void *ud, int fd, int revents);
+static void drain(chan *c);
+static void query_free(query *q);
+static void on_part(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
 
 /* c-ares says which sockets it wants watched: tell the loop. */
 static void sock_state(void *data, ares_socket_t fd, int readable, int writable) {
@@ -187,11 +306,12 @@ static void sock_state(void *data, ares_socket_t fd, int readable, int writable)
              on_fd, c);
 }
 
-/* A c-ares socket is ready. */
+/* A c-ares socket is ready; answers may have made room for queued queries. */
 static void on_fd(void *ud, int fd, int revents) {
   chan *c = ud;
   ares_process_fd(c->ch, (revents & LOOP_READ) ? fd : ARES_SOCKET_BAD,
                   (revents & LOOP_WRITE) ? fd : ARES_SOCKET_BAD);
+  drain(c);
 }
 
 /* Poller: the earliest time a channel needs its timeouts processed. */
@@ -202,7 +322,7 @@ static double poll_next(void *ud) {
   for (chan *c = st->chans; c; c = c->next_chan) {
     struct timeval tv;
     c->next = -1;
-    if (c->pending == 0) continue;
+    if (c->flight == 0) continue;
     if (ares_timeout(c->ch, NULL, &tv) == NULL) continue;
     if (now < 0) now = loop_now();
     c->next = now + (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
@@ -218,14 +338,35 @@ static void poll_run(void *ud) {
   if (st->closing) return;
   now = loop_now();
   for (chan *c = st->chans; c; c = c->next_chan)
-    if (c->pending > 0 && c->next >= 0 && now >= c->next) {
+    if (c->flight > 0 && c->next >= 0 && now >= c->next) {
       c->next = -1;
       ares_process_fd(c->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+      drain(c);
     }
 }
 
-/* Destroy one channel (its pending callbacks run with ARES_EDESTRUCTION). */
+/* Destroy one channel (its pending callbacks run with ARES_EDESTRUCTION;
+   queued queries end the same way, for their boxes to free). */
 static void chan_free(chan *c) {
+  while (c->retry) {
+    part *p = c->retry;
+    query *q = p->q;
+    c->retry = p->rnext;
+    p->status = ARES_EDESTRUCTION;
+    if (--q->remaining == 0) {
+      q->done = 1;
+      q->c = NULL;
+      if (q->abandoned) query_free(q);
+    }
+  }
+  while (c->qhead) {
+    query *q = c->qhead;
+    c->qhead = q->qnext;
+    q->c = NULL;
+    q->done = 1;
+    for (int i = 0; i < q->nparts; i++) q->part[i].status = ARES_EDESTRUCTION;
+    if (q->abandoned) query_free(q);
+  }
   ares_destroy(c->ch);
   free(c->key);
   free(c);
@@ -243,6 +384,21 @@ static int state_gc(lua_State *L) {
   st->def = NULL;
   st->nchans = 0;
   return 0;
+}
+
+/* True when this host has a global IPv6 route (so IPv6 addresses are
+   listed first, as RFC 6724 would): a UDP connect sends nothing. */
+static int have_ipv6_route(void) {
+  struct sockaddr_in6 sa;
+  int ok, fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  memset(&sa, 0, sizeof sa);
+  sa.sin6_family = AF_INET6;
+  sa.sin6_port = htons(53);
+  inet_pton(AF_INET6, "2001:db8::1", &sa.sin6_addr);
+  ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+  close(fd);
+  return ok;
 }
 
 /* The DNS state of this Lua state, made (with ares_library_init) on first use. */
@@ -272,6 +428,7 @@ static dnsstate *state_get(lua_State *L) {
   lua_pop(L, 1);
   st->rng = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16) ^ (unsigned)(size_t)st;
   if (st->rng == 0) st->rng = 1;
+  st->v6first = have_ipv6_route();
   loop_get(L);  /* the loop exists before the state, so it outlives it */
   loop_add_poller(L, poll_next, poll_run, st);
   lua_rawsetp(L, LUA_REGISTRYINDEX, STATE_MT);
@@ -280,16 +437,79 @@ static dnsstate *state_get(lua_State *L) {
 
 /* Channel options wanted by a call. */
 typedef struct chanopts {
-  struct ares_addr_port_node *servers;  /* NULL: resolv.conf's */
+  struct ares_addr_port_node *servers;  /* NULL: the default servers */
+  int nservers;
   int tcp, tries;        /* tries 0: default */
-  double timeout;        /* < 0: none */
+  double timeout;        /* < 0: default */
   char key[512];
 } chanopts;
 
-/* Make a channel; returns NULL and sets *err on failure. */
+/* Number of servers of a channel. */
+static int count_servers(ares_channel ch) {
+  struct ares_addr_port_node *list = NULL;
+  int n = 0;
+  if (ares_get_servers_ports(ch, &list) != ARES_SUCCESS) return 1;
+  for (struct ares_addr_port_node *p = list; p; p = p->next) n++;
+  ares_free_data(list);
+  return n > 0 ? n : 1;
+}
+
+/* c-ares's first-try timeout (ms) so that `tries` rounds over `nservers`
+   fit in `total` seconds: 1.18 doubles it each round, so a whole query
+   takes nservers * (2^tries - 1) times it. */
+static int per_try_ms(double total, int tries, int nservers) {
+  double ms = total * 1000.0 / ((double)nservers * (double)((1 << tries) - 1));
+  return ms < 1 ? 1 : ms > 1e8 ? 100000000 : (int)ms;
+}
+
+/* Read "timeout:N" and "attempts:N" from an options text (resolv.conf's
+   options line, or RES_OPTIONS) into *secs and *tries. */
+static void scan_options(const char *s, int *secs, int *tries) {
+  for (const char *p = s; (p = strpbrk(p, "ta")) != NULL; p++) {
+    if ((p == s || p[-1] == ' ' || p[-1] == '\t') && !strncmp(p, "timeout:", 8))
+      *secs = atoi(p + 8);
+    else if ((p == s || p[-1] == ' ' || p[-1] == '\t') && !strncmp(p, "attempts:", 9))
+      *tries = atoi(p + 9);
+  }
+}
+
+/* The default channel's timing. c-ares 1.18 does not apply resolv.conf's
+   "options timeout:N attempts:N" (nor RES_OPTIONS): read them here, as
+   glibc does (N seconds per try, N tries per server). Without them,
+   netlua's defaults: 2 tries within DEF_TIMEOUT. Sets *ms, *tries and
+   returns the default call time limit. */
+static double default_timing(int *ms, int *tries) {
+  ares_channel probe;
+  struct ares_options opt;
+  int secs = 0, n = 1, t = 0;
+  char line[512];
+  const char *env = getenv("RES_OPTIONS");
+  FILE *f = fopen("/etc/resolv.conf", "re");
+  if (f) {
+    while (fgets(line, sizeof line, f))
+      if (!strncmp(line, "options", 7) && (line[7] == ' ' || line[7] == '\t'))
+        scan_options(line + 7, &secs, &t);
+    fclose(f);
+  }
+  if (env) scan_options(env, &secs, &t);
+  if (ares_init_options(&probe, &opt, 0) == ARES_SUCCESS) {
+    n = count_servers(probe);
+    ares_destroy(probe);
+  }
+  *tries = t >= 1 && t <= 5 ? t : DEF_TRIES;
+  if (secs >= 1 && secs <= 30) {
+    *ms = secs * 1000;
+    return (double)secs * n * *tries;  /* the last tries are cut short */
+  }
+  *ms = per_try_ms(DEF_TIMEOUT, *tries, n);
+  return DEF_TIMEOUT;
+}
+
+/* Make a channel (o NULL: the default one); returns NULL and sets *err. */
 static chan *chan_new(dnsstate *st, const chanopts *o, const char *key, int *err) {
   struct ares_options opt;
-  int mask = ARES_OPT_SOCK_STATE_CB;
+  int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
+             ARES_OPT_TRIES | ARES_OPT_SOCK_RCVBUF;
   chan *c = calloc(1, sizeof *c);
   if (!c) { *err = ARES_ENOMEM; return NULL; }
   memset(&opt, 0, sizeof opt);
@@ -297,28 +517,40 @@ static chan *chan_new(dnsstate *st, const chanopts *o, const char *key, int *err
   c->next = -1;
   opt.sock_state_cb = sock_state;
   opt.sock_state_cb_data = c;
-  if (o && o->tcp) { opt.flags = ARES_FLAG_USEVC; mask |= ARES_OPT_FLAGS; }
-  if (o && o->tries > 0) { opt.tries = o->tries; mask |= ARES_OPT_TRIES; }
-  if (o && o->timeout > 0) {
-    double per = o->timeout * 1000.0 / (o->tries > 0 ? o->tries : 1);
-    opt.timeout = per < 1 ? 1 : (int)per;
-    mask |= ARES_OPT_TIMEOUTMS;
-  }
-  if (o && o->servers) {
-    /* a server asked by name: DNS only, and its answer as it is (REFUSED,
-       SERVFAIL), not failover to another server as a stub resolver does */
-    opt.lookups = (char *)"b";
-    opt.flags |= ARES_FLAG_NOCHECKRESP;
-    mask |= ARES_OPT_LOOKUPS | ARES_OPT_FLAGS;
+  opt.socket_receive_buffer_size = 1 << 20;
+  /* every answer as the server gave it (REFUSED is "refused", not a
+     connection refused; 1.18 reports a skipped server as ECONNREFUSED) */
+  opt.flags = ARES_FLAG_NOCHECKRESP;
+  if (!o) {
+    c->deadline = default_timing(&opt.timeout, &opt.tries);
+  } else {
+    int n = o->servers ? o->nservers : (st->def ? count_servers(st->def->ch) : 1);
+    c->deadline = o->timeout >= 0 ? o->timeout : DEF_TIMEOUT;
+    opt.tries = o->tries > 0 ? o->tries : DEF_TRIES;
+    opt.timeout = per_try_ms(c->deadline, opt.tries, n);
+    if (o->tcp) { opt.flags |= ARES_FLAG_USEVC; c->tcp = 1; }
+    if (o->servers) {  /* a server asked by name: DNS only */
+      opt.lookups = (char *)"b";
+      mask |= ARES_OPT_LOOKUPS;
+    }
   }
   *err = ares_init_options(&c->ch, &opt, mask);
-  if (*err == ARES_SUCCESS && o && o->servers)
-    *err = ares_set_servers_ports(c->ch, o->servers);
+  if (*err == ARES_SUCCESS && o) {
+    struct ares_addr_port_node *list = NULL;
+    if (o->servers) {
+      *err = ares_set_servers_ports(c->ch, o->servers);
+    } else if (st->def && ares_get_servers_ports(st->def->ch, &list) == ARES_SUCCESS) {
+      c->inherit = 1;  /* the default servers, as net.dns.servers set them */
+      *err = ares_set_servers_ports(c->ch, list);
+      ares_free_data(list);
+    }
+  }
   if (*err != ARES_SUCCESS) {
     if (c->ch) ares_destroy(c->ch);
     free(c);
     return NULL;
   }
+  ares_set_socket_functions(c->ch, &sockfns, c);
   c->key = key ? strdup(key) : NULL;
   c->next_chan = st->chans;
   st->chans = c;
@@ -326,12 +558,17 @@ static chan *chan_new(dnsstate *st, const chanopts *o, const char *key, int *err
   return c;
 }
 
-/* Drop idle option channels beyond the cache size. */
+/* True when channel c has nothing in flight, queued or held. */
+static int chan_idle(const chan *c) {
+  return c->flight == 0 && c->waiting == 0 && c->qhead == NULL && c->retry == NULL;
+}
+
+/* Drop idle option channels beyond the cache size, and stale idle ones. */
 static void chan_trim(dnsstate *st) {
   chan **pp = &st->chans;
-  while (*pp && st->nchans > MAXCHANS) {
+  while (*pp) {
     chan *c = *pp;
-    if (c != st->def && c->pending == 0 && c->waiting == 0) {
+    if (c != st->def && chan_idle(c) && (c->stale || st->nchans > MAXCHANS)) {
       *pp = c->next_chan;
       st->nchans--;
       chan_free(c);
@@ -345,12 +582,10 @@ static void chan_trim(dnsstate *st) {
 static chan *chan_get(lua_State *L, const chanopts *o, int *err) {
   dnsstate *st = state_get(L);
   *err = ARES_SUCCESS;
-  if (!o || o->key[0] == 0) {
-    if (!st->def) st->def = chan_new(st, NULL, NULL, err);
-    return st->def;
-  }
+  if (!st->def && !(st->def = chan_new(st, NULL, NULL, err))) return NULL;
+  if (!o || o->key[0] == 0) return st->def;
   for (chan *c = st->chans; c; c = c->next_chan)
-    if (c->key && strcmp(c->key, o->key) == 0) return c;
+    if (c->key && !c->stale && strcmp(c->key, o->key) == 0) return c;
   chan_trim(st);
   return chan_new(st, o, o->key, err);
 }
@@ -461,19 +696,26 @@ static struct ares_addr_port_node *check_servers(lua_State *L, int idx, char *ke
 
 /* Read the options table at idx into o (servers kept alive on the stack). */
 static void check_opts(lua_State *L, int idx, chanopts *o, int family_ok, int *family) {
+  static const char *const known[] = {"server", "timeout", "tries", "tcp", "family", NULL};
+  static const char *const known_nf[] = {"server", "timeout", "tries", "tcp", NULL};
   memset(o, 0, sizeof *o);
   o->timeout = -1;
   if (family) *family = AF_UNSPEC;
+  net_checkopts(L, idx, family_ok ? known : known_nf);
   if (lua_isnoneornil(L, idx)) return;
-  luaL_checktype(L, idx, LUA_TTABLE);
   if (lua_getfield(L, idx, "server") != LUA_TNIL) {
     strcpy(o->key, "s=");
     o->servers = check_servers(L, lua_absindex(L, -1), o->key, sizeof o->key);
+    o->nservers = (int)(lua_rawlen(L, -1) / sizeof *o->servers);
     lua_remove(L, -2);  /* keep the nodes userdata, drop the option value */
   } else {
     lua_pop(L, 1);
   }
-  if (lua_getfield(L, idx, "tcp") != LUA_TNIL) o->tcp = lua_toboolean(L, -1);
+  if (lua_getfield(L, idx, "tcp") != LUA_TNIL) {
+    if (!lua_isboolean(L, -1))
+      luaL_error(L, "bad option 'tcp' (boolean expected, got %s)", luaL_typename(L, -1));
+    o->tcp = lua_toboolean(L, -1);
+  }
   lua_pop(L, 1);
   if (lua_getfield(L, idx, "tries") != LUA_TNIL) {
     lua_Integer n = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
@@ -485,14 +727,13 @@ static void check_opts(lua_State *L, int idx, chanopts *o, int family_ok, int *f
   if (lua_getfield(L, idx, "timeout") != LUA_TNIL) {
     int isnum;
     double t = lua_tonumberx(L, -1, &isnum);
-    if (!isnum || isnan(t) || t < 0)
+    if (!isnum || isnan(t) || t < 0 || t > 1e6)
       luaL_error(L, "bad option 'timeout' (seconds >= 0 expected)");
     o->timeout = t;
   }
   lua_pop(L, 1);
   if (lua_getfield(L, idx, "family") != LUA_TNIL) {
-    const char *f = lua_tostring(L, -1);
-    if (!family_ok) luaL_error(L, "bad option 'family' (only net.resolve takes it)");
+    const char *f = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
     if (f && (!strcmp(f, "inet") || !strcmp(f, "ipv4") || !strcmp(f, "4"))) *family = AF_INET;
     else if (f && (!strcmp(f, "inet6") || !strcmp(f, "ipv6") || !strcmp(f, "6"))) *family = AF_INET6;
     else if (!f || strcmp(f, "any") != 0)
@@ -500,8 +741,7 @@ static void check_opts(lua_State *L, int idx, chanopts *o, int family_ok, int *f
                  f ? f : luaL_typename(L, -1));
   }
   lua_pop(L, 1);
-  /* timeout alone is a deadline for the call: the default channel serves it */
-  if (o->servers || o->tcp || o->tries) {
+  if (o->servers || o->tcp || o->tries || o->timeout >= 0) {
     size_t l = strlen(o->key);
     snprintf(o->key + l, sizeof o->key - l, "|t=%d|r=%d|m=%.3f", o->tcp, o->tries,
              o->timeout);
@@ -512,58 +752,111 @@ static void check_opts(lua_State *L, int idx, chanopts *o, int family_ok, int *f
 
 /* Free a query and what it holds. */
 static void query_free(query *q) {
-  free(q->abuf);
-  if (q->ai) ares_freeaddrinfo(q->ai);
-  free(q->host);
+  for (int i = 0; i < q->nparts; i++) free(q->part[i].abuf);
+  free(q->name);
   free(q);
 }
 
-/* Common end of a c-ares callback: mark done, wake or free. */
-static void query_finish(query *q, int status) {
-  q->status = status;
-  q->done = 1;
-  q->c->pending--;
-  if (q->abandoned) { query_free(q); return; }
-  if (q->c->st->closing) q->c = NULL;  /* the channel is going away */
-  else loop_wake(q->L);
+/* Start the c-ares queries of q (lookups and resolves through the search
+   list; a reverse asks its arpa name as it is). */
+static void query_start(query *q) {
+  chan *c = q->c;
+  q->started = 1;
+  c->flight += q->nparts;
+  for (int i = 0; i < q->nparts && q->c; i++) {
+    part *p = &q->part[i];
+    p->heard = c->heard;
+    void (*ask)(ares_channel, const char *, int, int, ares_callback, void *) =
+      q->kind == Q_REVERSE ? ares_query : ares_search;
+    ask(c->ch, q->name, 1 /* IN */, p->rtype, on_part, p);
+  }
+}
+
+/* Start queued queries while there is room in flight. */
+static void drain(chan *c) {
+  if (c->st->closing) return;
+  while (c->retry) {
+    part *p = c->retry;
+    query *q = p->q;
+    c->retry = p->rnext;
+    if (q->abandoned) {  /* nobody waits: this part is over */
+      if (--q->remaining == 0) query_free(q);
+      continue;
+    }
+    c->flight++;
+    p->heard = c->heard;
+    (q->kind == Q_REVERSE ? ares_query : ares_search)(c->ch, q->name, 1, p->rtype, on_part, p);
+  }
+  while (c->qhead && c->flight + c->qhead->nparts <= MAXFLIGHT) {
+    query *q = c->qhead;
+    c->qhead = q->qnext;
+    if (!c->qhead) c->qtail = NULL;
+    q->qnext = NULL;
+    query_start(q);
+  }
+}
+
+/* Start q now if there is room, else queue it (first come, first served). */
+static void query_submit(query *q) {
+  chan *c = q->c;
+  if (!c->qhead && c->flight + q->nparts <= MAXFLIGHT) { query_start(q); return; }
+  if (c->qtail) c->qtail->qnext = q; else c->qhead = q;
+  c->qtail = q;
+}
+
+/* Take a queued query out of its channel's queue. */
+static void query_unqueue(query *q) {
+  chan *c = q->c;
+  query *prev = NULL;
+  for (query *p = c->qhead; p; prev = p, p = p->qnext) {
+    if (p != q) continue;
+    if (prev) prev->qnext = q->qnext; else c->qhead = q->qnext;
+    if (c->qtail == q) c->qtail = prev;
+    q->qnext = NULL;
+    return;
+  }
 }
 
 /* The caller lets go of q (answered, timed out, or collected): free it if
-   c-ares is done with it, else leave it to the callback. */
+   c-ares is done with it (or never had it), else leave it to the callback. */
 static void query_release(query *q) {
   if (q->c) q->c->waiting--;
-  if (q->done) query_free(q); else q->abandoned = 1;
+  if (q->c && !q->started && !q->done) query_unqueue(q);
+  if (q->done || !q->started) query_free(q); else q->abandoned = 1;
 }
 
-/* ares_search callback: keep a copy of the answer. */
-static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
-  query *q = arg;
+/* c-ares callback of one part: keep a copy of the message (answers and
+   failures alike, for info and the rcode) and who sent it. */
+static void on_part(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
+  part *p = arg;
+  query *q = p->q;
+  chan *c = q->c;
   (void)timeouts;
-  if (status == ARES_SUCCESS && abuf && alen > 0 && !q->abandoned) {
-    q->abuf = malloc((size_t)alen);
-    if (q->abuf) { memcpy(q->abuf, abuf, (size_t)alen); q->alen = alen; }
-    else status = ARES_ENOMEM;
+  p->status = status;
+  if (c && c->tcp && status == ARES_ECONNREFUSED && !q->abandoned && !c->st->closing &&
+      (p->resent < 2 || c->heard != p->heard)) {
+    /* a server closed the TCP connection with this query on it (dnsmasq
+       does after 100 queries); 1.18 does not ask again on the same
+       server: drain() does, within the caller's deadline, as long as
+       the server keeps answering (twice only if it does not) */
+    p->resent++;
+    c->flight--;
+    p->rnext = c->retry;
+    c->retry = p;
+    return;
   }
-  query_finish(q, status);
-}
-
-/* ares_getaddrinfo callback: keep the result. */
-static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinfo *ai) {
-  query *q = arg;
-  (void)timeouts;
-  q->ai = ai;
-  query_finish(q, status);
-}
-
-/* ares_gethostbyaddr callback: keep the name. */
-static void on_host(void *arg, int status, int timeouts, struct hostent *h) {
-  query *q = arg;
-  (void)timeouts;
-  if (status == ARES_SUCCESS && h && h->h_name && !q->abandoned) {
-    q->host = strdup(h->h_name);
-    if (!q->host) status = ARES_ENOMEM;
+  if (abuf && alen >= 12 && !q->abandoned && status != ARES_EDESTRUCTION) {
+    p->abuf = malloc((size_t)alen);
+    if (p->abuf) { memcpy(p->abuf, abuf, (size_t)alen); p->alen = alen; }
+    else p->status = ARES_ENOMEM;
+    if (c) memcpy(p->server, c->from, sizeof p->server);
   }
-  query_finish(q, status);
+  if (c) c->flight--;
+  if (--q->remaining > 0) return;
+  q->done = 1;
+  if (q->abandoned) { query_free(q); return; }
+  if (!c || c->st->closing) q->c = NULL;  /* the channel is going away */
+  else loop_wake(q->L);
 }
 
 /* __gc of a query box: free a finished query, abandon a running one. */
@@ -575,10 +868,13 @@ static int box_gc(lua_State *L) {
   return 0;
 }
 
-/* Push a box owning a new query for thread L on channel c (the box keeps
-   the thread alive as long as a callback may wake it). */
-static query *box_new(lua_State *L, chan *c, int kind, int rtype) {
+/* Push a box owning a new query for thread L on channel c, asking `name`
+   for the record types types[0..n-1] (the box keeps the thread alive as
+   long as a callback may wake it). */
+static query *box_new(lua_State *L, chan *c, int kind, const char *name,
+                      const int *types, int n) {
   qbox *b = lua_newuserdatauv(L, sizeof *b, 1);
+  query *q;
   b->q = NULL;
   if (luaL_newmetatable(L, QUERY_MT)) {
     lua_pushcfunction(L, box_gc);
@@ -587,15 +883,20 @@ static query *box_new(lua_State *L, chan *c, int kind, int rtype) {
   lua_setmetatable(L, -2);
   lua_pushthread(L);
   lua_setiuservalue(L, -2, 1);
-  b->q = calloc(1, sizeof *b->q);
-  if (!b->q) luaL_error(L, "out of memory");
-  b->q->c = c;
-  b->q->L = L;
-  b->q->kind = kind;
-  b->q->rtype = rtype;
-  c->pending++;
+  q = calloc(1, sizeof *q);
+  if (!q || !(q->name = strdup(name))) { free(q); luaL_error(L, "out of memory"); }
+  b->q = q;
+  q->c = c;
+  q->L = L;
+  q->kind = kind;
+  q->rtype = types[0];
+  q->nparts = q->remaining = n;
+  for (int i = 0; i < n; i++) {
+    q->part[i].q = q;
+    q->part[i].rtype = types[i];
+  }
   c->waiting++;
-  return b->q;
+  return q;
 }
 
 /* ---- parsing answers ------------------------------------------------- */
@@ -734,23 +1035,92 @@ static int skip_name(const msg *m, int off) {
   return off + (int)enclen;
 }
 
+/* Push the lower-case form of the string field k of the table at t
+   (DNS names compare without case). */
+static void push_lower_field(lua_State *L, int t, const char *k) {
+  luaL_Buffer b;
+  size_t n;
+  const char *s;
+  lua_getfield(L, t, k);
+  s = lua_tolstring(L, -1, &n);
+  luaL_buffinit(L, &b);
+  for (size_t i = 0; s && i < n; i++)
+    luaL_addchar(&b, (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]));
+  luaL_pushresult(&b);
+  lua_remove(L, -2);
+}
+
+/* Push the records of `answers` (index) of type `want` owned by the name
+   `qname` (index) or by the CNAME chain from it: another owner's records
+   are not the answer. */
+static void push_owned(lua_State *L, int answers, int qname, const char *want) {
+  int n = (int)lua_rawlen(L, answers), chain, out, k = 0, grew = 1;
+  lua_newtable(L);
+  out = lua_gettop(L);
+  lua_newtable(L);
+  chain = lua_gettop(L);
+  lua_newtable(L);  /* the question name, lower-cased, starts the chain */
+  lua_pushvalue(L, qname);
+  lua_setfield(L, -2, "name");
+  push_lower_field(L, lua_gettop(L), "name");
+  lua_pushboolean(L, 1);
+  lua_settable(L, chain);
+  lua_pop(L, 1);
+  for (int round = 0; grew && round <= n; round++) {
+    grew = 0;
+    for (int i = 1; i <= n; i++) {
+      lua_rawgeti(L, answers, i);
+      lua_getfield(L, -1, "type");
+      if (strcmp(lua_tostring(L, -1), "CNAME") == 0) {
+        push_lower_field(L, -2, "name");
+        if (lua_gettable(L, chain) != LUA_TNIL) {
+          push_lower_field(L, -3, "target");
+          if (lua_rawget(L, chain) == LUA_TNIL) {
+            push_lower_field(L, -4, "target");
+            lua_pushboolean(L, 1);
+            lua_settable(L, chain);
+            grew = 1;
+          }
+          lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+      }
+      lua_pop(L, 2);
+    }
+  }
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, answers, i);
+    lua_getfield(L, -1, "type");
+    if (strcmp(lua_tostring(L, -1), want) == 0) {
+      push_lower_field(L, -2, "name");
+      if (lua_gettable(L, chain) != LUA_TNIL) {
+        lua_pushvalue(L, -3);
+        lua_rawseti(L, out, ++k);
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);  /* chain */
+}
+
 /* Parse the answer section into two lists pushed on the stack: the records
-   of type `want` and every record (info.answers); also the question name.
+   of type `want` owned by the question name or its CNAME chain, and every
+   record (info.answers); also the question name.
    Pushes: list, answers, qname. Returns 0, or -1 if malformed (nothing
    pushed). */
 static int parse_answer(lua_State *L, const msg *m, int want) {
-  int top = lua_gettop(L), off = 12, nq, na, nlist = 0;
+  int top = lua_gettop(L), off = 12, nq, na;
   char tbuf[16];
   if (m->len < 12) return -1;
   nq = (int)rd16(m->buf + 4);
   na = (int)rd16(m->buf + 6);
-  lua_newtable(L);
-  lua_newtable(L);
-  lua_pushliteral(L, "");
+  lua_newtable(L);                 /* top + 1: answers */
+  lua_pushliteral(L, "");          /* top + 2: qname */
   for (int i = 0; i < nq; i++) {
     if (i == 0) {
       if (push_name(L, m, m->buf + off, m->buf + m->len) < 0) goto bad;
-      lua_replace(L, top + 3);
+      lua_replace(L, top + 2);
     }
     if ((off = skip_name(m, off)) < 0 || off + 4 > m->len) goto bad;
     off += 4;
@@ -773,14 +1143,12 @@ static int parse_answer(lua_State *L, const msg *m, int want) {
       set_int(L, "ttl", (lua_Integer)(ttl > 0x7fffffffUL ? 0 : ttl));
       if (set_rdata(L, m, t, m->buf + noff + 10, rdlen) < 0) goto bad;
       luaL_setmetatable(L, RECORD_MT);
-      if (t == want) {
-        lua_pushvalue(L, -1);
-        lua_rawseti(L, top + 1, ++nlist);
-      }
-      lua_rawseti(L, top + 2, (lua_Integer)lua_rawlen(L, top + 2) + 1);
+      lua_rawseti(L, top + 1, (lua_Integer)lua_rawlen(L, top + 1) + 1);
     }
     off = noff + 10 + rdlen;
   }
+  push_owned(L, top + 1, top + 2, rtype_name(want, tbuf, sizeof tbuf));
+  lua_rotate(L, top + 1, 1);       /* list, answers, qname */
   return 0;
 bad:
   lua_settop(L, top);
@@ -861,72 +1229,150 @@ static int push_fail(lua_State *L, int kind, int rtype, const char *cause) {
                   server ? " (server " : "", server ? server : "", server ? ")" : "", cause);
 }
 
-/* The results of a finished lookup. */
-static int finish_lookup(lua_State *L, query *q) {
+/* dig's word for a response code. */
+static const char *rcode_name(int rcode, char *buf, size_t n) {
+  static const char *const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                      "NOTIMP", "REFUSED"};
+  if (rcode >= 0 && rcode < 6) return names[rcode];
+  snprintf(buf, n, "RCODE%d", rcode);
+  return buf;
+}
+
+/* Set boolean field k of the table at the top. */
+static void set_bool(lua_State *L, const char *k, int v) {
+  lua_pushboolean(L, v);
+  lua_setfield(L, -2, k);
+}
+
+/* Parse the message of part p and push the records of its type and the
+   info table {name, server, answers, authoritative, rcode, flags = {qr,
+   aa, tc, rd, ra}}. Returns 0, or -1 (nothing pushed) if malformed. */
+static int push_answer(lua_State *L, const part *p) {
   msg m;
-  if (q->status == ARES_ENODATA) {  /* the name exists, no record of the type */
-    lua_newtable(L);
-    lua_createtable(L, 0, 3);
-    lua_pushvalue(L, S_SERVER);
-    lua_setfield(L, -2, "server");
-    lua_newtable(L);
-    lua_setfield(L, -2, "answers");
-    lua_pushvalue(L, 1);
-    lua_setfield(L, -2, "name");
-    luaL_setmetatable(L, INFO_MT);
-    return 2;
-  }
-  if (q->status != ARES_SUCCESS) return push_fail(L, Q_LOOKUP, q->rtype, dns_strerror(q->status));
-  m.buf = q->abuf;
-  m.len = q->alen;
-  if (parse_answer(L, &m, q->rtype) < 0)
-    return push_fail(L, Q_LOOKUP, q->rtype, "malformed answer");
-  if (q->rtype == 15) sort_by(L, lua_absindex(L, -3), "preference");
-  if (q->rtype == 33) sort_srv(L, lua_absindex(L, -3), q->c->st);
-  /* info = {server, authoritative, answers, name} */
-  lua_createtable(L, 0, 4);
-  lua_rotate(L, -3, 1);
+  const unsigned char *h = p->abuf;
+  char rbuf[16];
+  m.buf = p->abuf;
+  m.len = p->alen;
+  if (!h || parse_answer(L, &m, p->rtype) < 0) return -1;
+  lua_createtable(L, 0, 7);        /* list, answers, qname, info */
+  lua_rotate(L, -3, 1);            /* list, info, answers, qname */
+  if (lua_rawlen(L, -1) == 0) { lua_pop(L, 1); lua_pushvalue(L, 1); }
   lua_setfield(L, -3, "name");
   lua_setfield(L, -2, "answers");
-  lua_pushboolean(L, (q->abuf[2] & 0x04) != 0);
-  lua_setfield(L, -2, "authoritative");
-  lua_pushvalue(L, S_SERVER);
+  if (p->server[0]) lua_pushstring(L, p->server); else lua_pushvalue(L, S_SERVER);
   lua_setfield(L, -2, "server");
+  set_bool(L, "authoritative", (h[2] & 0x04) != 0);
+  lua_pushstring(L, rcode_name(h[3] & 0x0f, rbuf, sizeof rbuf));
+  lua_setfield(L, -2, "rcode");
+  lua_createtable(L, 0, 5);
+  set_bool(L, "qr", (h[2] & 0x80) != 0);
+  set_bool(L, "aa", (h[2] & 0x04) != 0);
+  set_bool(L, "tc", (h[2] & 0x02) != 0);
+  set_bool(L, "rd", (h[2] & 0x01) != 0);
+  set_bool(L, "ra", (h[3] & 0x80) != 0);
+  lua_setfield(L, -2, "flags");
   luaL_setmetatable(L, INFO_MT);
-  return 2;
+  return 0;
+}
+
+/* The results of a finished lookup: records, info; or nil, message and,
+   when the server answered, info. */
+static int finish_lookup(lua_State *L, query *q) {
+  part *p = &q->part[0];
+  int r;
+  if (p->status == ARES_SUCCESS || p->status == ARES_ENODATA) {
+    if (push_answer(L, p) == 0) {
+      if (q->rtype == 15) sort_by(L, lua_absindex(L, -2), "preference");
+      if (q->rtype == 33) sort_srv(L, lua_absindex(L, -2), state_get(L));
+      return 2;
+    }
+    if (p->status == ARES_ENODATA) {  /* the name exists, no record of the type */
+      lua_newtable(L);
+      lua_createtable(L, 0, 3);
+      lua_pushvalue(L, S_SERVER);
+      lua_setfield(L, -2, "server");
+      lua_newtable(L);
+      lua_setfield(L, -2, "answers");
+      lua_pushvalue(L, 1);
+      lua_setfield(L, -2, "name");
+      luaL_setmetatable(L, INFO_MT);
+      return 2;
+    }
+    return push_fail(L, Q_LOOKUP, q->rtype, "malformed answer");
+  }
+  r = push_fail(L, Q_LOOKUP, q->rtype, dns_strerror(p->status));
+  if (push_answer(L, p) == 0) {  /* nil, message, info */
+    lua_remove(L, -2);
+    r++;
+  }
+  return r;
+}
+
+/* True for statuses that say what the name holds (rather than that the
+   servers could not be asked). */
+static int says_name(int status) {
+  return status == ARES_SUCCESS || status == ARES_ENODATA || status == ARES_ENOTFOUND;
+}
+
+/* Add the addresses of part p's answer to the list at `list`, skipping
+   those in `seen`; returns the new count. */
+static int add_addresses(lua_State *L, const part *p, int list, int seen, int n) {
+  int rec;
+  if (p->status != ARES_SUCCESS || push_answer(L, p) < 0) return n;
+  lua_pop(L, 1);
+  rec = lua_gettop(L);
+  for (lua_Integer i = 1; lua_rawgeti(L, rec, i) == LUA_TTABLE; i++) {
+    lua_getfield(L, -1, "address");
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, seen) == LUA_TNIL) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, -1);
+      lua_pushboolean(L, 1);
+      lua_rawset(L, seen);
+      lua_rawseti(L, list, ++n);
+    } else {
+      lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+  }
+  lua_settop(L, rec - 1);
+  return n;
 }
 
 /* The results of a finished resolve: the addresses, without repeats. */
 static int finish_resolve(lua_State *L, query *q) {
-  int n = 0;
-  if (q->status != ARES_SUCCESS) return push_fail(L, Q_RESOLVE, 0, dns_strerror(q->status));
+  int n = 0, list, cause = ARES_SUCCESS, all_nx = 1;
   lua_newtable(L);
+  list = lua_gettop(L);
   lua_newtable(L);  /* seen */
-  for (struct ares_addrinfo_node *a = q->ai ? q->ai->nodes : NULL; a; a = a->ai_next) {
-    char buf[INET6_ADDRSTRLEN];
-    const void *p;
-    if (a->ai_family == AF_INET) p = &((struct sockaddr_in *)a->ai_addr)->sin_addr;
-    else if (a->ai_family == AF_INET6) p = &((struct sockaddr_in6 *)a->ai_addr)->sin6_addr;
-    else continue;
-    if (!inet_ntop(a->ai_family, p, buf, sizeof buf)) continue;
-    if (lua_getfield(L, -1, buf) != LUA_TNIL) { lua_pop(L, 1); continue; }
-    lua_pop(L, 1);
-    lua_pushboolean(L, 1);
-    lua_setfield(L, -2, buf);
-    lua_pushstring(L, buf);
-    lua_rawseti(L, -3, ++n);
-  }
+  for (int i = 0; i < q->nparts; i++)
+    n = add_addresses(L, &q->part[i], list, list + 1, n);
   lua_pop(L, 1);
-  if (n == 0) { lua_pop(L, 1); return push_fail(L, Q_RESOLVE, 0, "no address"); }
-  return 1;
+  if (n > 0) return 1;
+  lua_pop(L, 1);
+  for (int i = 0; i < q->nparts; i++) {
+    int s = q->part[i].status;
+    if (s != ARES_ENOTFOUND) all_nx = 0;
+    if (!says_name(s) && cause == ARES_SUCCESS) cause = s;
+  }
+  if (cause != ARES_SUCCESS) return push_fail(L, Q_RESOLVE, 0, dns_strerror(cause));
+  return push_fail(L, Q_RESOLVE, 0, all_nx ? "no such name" : "no address");
 }
 
-/* The result of a finished reverse lookup. */
+/* The result of a finished reverse lookup: the first PTR name. */
 static int finish_reverse(lua_State *L, query *q) {
-  if (q->status != ARES_SUCCESS || !q->host)
-    return push_fail(L, Q_REVERSE, 0, dns_strerror(q->status == ARES_SUCCESS ? ARES_ENOTFOUND : q->status));
-  lua_pushstring(L, q->host);
-  return 1;
+  part *p = &q->part[0];
+  if (p->status == ARES_SUCCESS && push_answer(L, p) == 0) {
+    lua_pop(L, 1);
+    if (lua_rawgeti(L, -1, 1) == LUA_TTABLE) {
+      lua_getfield(L, -1, "host");
+      return 1;
+    }
+    lua_pop(L, 2);
+    return push_fail(L, Q_REVERSE, 0, "no PTR record");
+  }
+  if (p->status == ARES_ENODATA) return push_fail(L, Q_REVERSE, 0, "no PTR record");
+  return push_fail(L, Q_REVERSE, 0, dns_strerror(p->status));
 }
 
 /* Continuation of every waiting call: done, timed out, or wait again. */
@@ -950,7 +1396,7 @@ static int wait_k(lua_State *L, int status, lua_KContext ctx) {
       query_release(q);  /* its callback frees it */
       /* nobody waits on this channel any more: end what c-ares still
          retries (1.18 cannot cancel one query), closing its sockets */
-      if (c->waiting == 0 && c->pending > 0) ares_cancel(c->ch);
+      if (c && c->waiting == 0 && c->flight > 0) ares_cancel(c->ch);
       return push_fail(L, kind, rtype, "timeout");
     }
     loop_wait(L, -1, 0, deadline, ctx, wait_k);
@@ -958,21 +1404,25 @@ static int wait_k(lua_State *L, int status, lua_KContext ctx) {
 }
 
 /* Set up the stack of a waiting call (name, arg, opts, then box at S_BOX,
-   deadline, server text). Returns the query, or NULL after pushing nil,
-   message (the resolver could not start). */
-static query *start(lua_State *L, chanopts *o, int kind, int rtype) {
+   deadline, server text) and submit the query for `name`, types[0..n-1].
+   Returns 1, or 0 after pushing nil, message (the resolver could not
+   start). */
+static int start(lua_State *L, chanopts *o, int kind, const char *name,
+                 const int *types, int n) {
   int err;
   chan *c = chan_get(L, o, &err);  /* o's servers are still on the stack */
+  query *q;
   lua_settop(L, 3);
   if (!c) {
-    push_fail(L, kind, rtype, lua_pushfstring(L, "cannot start the resolver: %s",
-                                              dns_strerror(err)));
-    return NULL;
+    push_fail(L, kind, types[0], lua_pushfstring(L, "cannot start the resolver: %s",
+                                                 dns_strerror(err)));
+    return 0;
   }
-  box_new(L, c, kind, rtype);
-  lua_pushnumber(L, loop_deadline(o->timeout));
+  q = box_new(L, c, kind, name, types, n);
+  lua_pushnumber(L, loop_deadline(o->timeout >= 0 ? o->timeout : c->deadline));
   push_servers_text(L, c);
-  return ((qbox *)lua_touserdata(L, S_BOX))->q;
+  query_submit(q);
+  return 1;
 }
 
 /* ---- net.lookup, net.resolve, net.reverse ---------------------------- */
@@ -997,7 +1447,7 @@ static int arpa_name(const char *s, char *out, size_t n) {
   return 0;
 }
 
-/* net.lookup(name, rtype [, opts]) -> records, info | nil, message */
+/* net.lookup(name, rtype [, opts]) -> records, info | nil, message [, info] */
 static int l_lookup(lua_State *L) {
   size_t len;
   const char *name = luaL_checklstring(L, 1, &len);
@@ -1005,7 +1455,6 @@ static int l_lookup(lua_State *L) {
   const char *why = name_problem(name, len);
   char arpa[80];
   chanopts o;
-  query *q;
   check_opts(L, 3, &o, 0, NULL);
   if (rtype == 12 && arpa_name(name, arpa, sizeof arpa)) {  /* PTR of an address */
     lua_pushstring(L, arpa);
@@ -1019,9 +1468,56 @@ static int l_lookup(lua_State *L) {
     return net_fail(L, "lookup %s %s: invalid name (%s)", shown,
                     rtype_name(rtype, tbuf, sizeof tbuf), why);
   }
-  if (!(q = start(L, &o, Q_LOOKUP, rtype))) return 2;
-  ares_search(q->c->ch, name, 1, rtype, on_answer, q);
+  if (!start(L, &o, Q_LOOKUP, lua_tostring(L, 1), &rtype, 1)) return 2;
   return wait_k(L, 0, 0);
+}
+
+/* The family of an address literal in s (brackets, "%zone" allowed),
+   with its text pushed; 0 (nothing pushed) if s is no literal. */
+static int push_literal(lua_State *L, const char *s, size_t len) {
+  char buf[INET6_ADDRSTRLEN + 64];
+  unsigned char a[16];
+  char *pct;
+  if (len >= 2 && s[0] == '[' && s[len - 1] == ']') { s++; len -= 2; }
+  if (len == 0 || len >= sizeof buf || memchr(s, 0, len)) return 0;
+  memcpy(buf, s, len);
+  buf[len] = 0;
+  if (inet_pton(AF_INET, buf, a) == 1) { lua_pushstring(L, buf); return AF_INET; }
+  if (inet_pton(AF_INET6, buf, a) == 1) { lua_pushstring(L, buf); return AF_INET6; }
+  if ((pct = strchr(buf, '%')) != NULL && pct[1] && !strpbrk(pct, " \t/")) {
+    *pct = 0;  /* a scoped IPv6 address: fe80::1%eth0 */
+    if (inet_pton(AF_INET6, buf, a) == 1) {
+      *pct = '%';
+      lua_pushstring(L, buf);
+      return AF_INET6;
+    }
+  }
+  return 0;
+}
+
+/* True when s is made of digits and dots only (a dotted quad or a number:
+   never a name to send to DNS). */
+static int looks_numeric(const char *s, size_t len) {
+  if (len == 0) return 0;
+  for (size_t i = 0; i < len; i++)
+    if (!(s[i] == '.' || (s[i] >= '0' && s[i] <= '9'))) return 0;
+  return 1;
+}
+
+/* Addresses of name in the hosts file (as the system resolver reads it)
+   for family f, added to the list at the top; returns the new count. */
+static int hosts_file(lua_State *L, chan *c, const char *name, int f, int n) {
+  struct hostent *h = NULL;
+  if (ares_gethostbyname_file(c->ch, name, f, &h) != ARES_SUCCESS || !h) return n;
+  for (char **a = h->h_addr_list; a && *a; a++) {
+    char buf[INET6_ADDRSTRLEN];
+    if (inet_ntop(h->h_addrtype, *a, buf, sizeof buf)) {
+      lua_pushstring(L, buf);
+      lua_rawseti(L, -2, ++n);
+    }
+  }
+  ares_free_hostent(h);
+  return n;
 }
 
 /* net.resolve(name [, opts]) -> {addr, ...} | nil, message */
@@ -1029,57 +1525,54 @@ static int l_resolve(lua_State *L) {
   size_t len;
   const char *name = luaL_checklstring(L, 1, &len);
   const char *why = name_problem(name, len);
-  unsigned char a[16];
-  struct ares_addrinfo_hints hints;
-  int family;
+  int family, f, types[2], ntypes = 0, err, v6first;
   chanopts o;
-  query *q;
   lua_settop(L, 2);
   lua_pushnil(L);
   lua_insert(L, 2);  /* opts at 3, as for net.lookup */
   check_opts(L, 3, &o, 1, &family);
-  if (strlen(name) == len) {  /* numeric addresses are themselves */
-    int f = inet_pton(AF_INET, name, a) == 1 ? AF_INET
-          : inet_pton(AF_INET6, name, a) == 1 ? AF_INET6 : 0;
-    if (f) {
-      if (family != AF_UNSPEC && family != f)
-        return net_fail(L, "resolve %s: not an %s address", name,
-                        family == AF_INET ? "IPv4" : "IPv6");
-      lua_createtable(L, 1, 0);
-      lua_pushvalue(L, 1);
-      lua_rawseti(L, -2, 1);
-      return 1;
-    }
+  if ((f = push_literal(L, name, len)) != 0) {  /* addresses are themselves */
+    if (family != AF_UNSPEC && family != f)
+      return net_fail(L, "resolve %s: not an %s address", lua_tostring(L, -1),
+                      family == AF_INET ? "IPv4" : "IPv6");
+    lua_createtable(L, 1, 0);
+    lua_insert(L, -2);
+    lua_rawseti(L, -2, 1);
+    return 1;
   }
+  if (looks_numeric(name, len))
+    return net_fail(L, "resolve %s: invalid address", name);
   if (why) return net_fail(L, "resolve %s: invalid name (%s)", push_shown(L, name, len), why);
-  if (!(q = start(L, &o, Q_RESOLVE, 0))) return 2;
-  memset(&hints, 0, sizeof hints);
-  hints.ai_family = family;
-  /* RFC 6724 sorting (a socket per address) only matters across families */
-  if (family == AF_INET) hints.ai_flags = ARES_AI_NOSORT;
-  ares_getaddrinfo(q->c->ch, name, NULL, &hints, on_addrinfo, q);
+  if (!o.servers) {  /* the hosts file first, as the system does */
+    chan *c = chan_get(L, &o, &err);
+    int n = 0;
+    lua_newtable(L);
+    if (c && family != AF_INET) n = hosts_file(L, c, name, AF_INET6, n);
+    if (c && family != AF_INET6) n = hosts_file(L, c, name, AF_INET, n);
+    if (n > 0) return 1;
+    lua_pop(L, 1);
+  }
+  v6first = state_get(L)->v6first;
+  if (family != AF_INET && v6first) types[ntypes++] = 28;
+  if (family != AF_INET6) types[ntypes++] = 1;
+  if (family != AF_INET && !v6first) types[ntypes++] = 28;
+  if (!start(L, &o, Q_RESOLVE, name, types, ntypes)) return 2;
   return wait_k(L, 0, 0);
 }
 
 /* net.reverse(addr [, opts]) -> name | nil, message */
 static int l_reverse(lua_State *L) {
   const char *s = luaL_checkstring(L, 1);
-  unsigned char a[16];
-  int family = AF_INET, alen = 4;
+  char arpa[80];
+  int ptr = 12;
   chanopts o;
-  query *q;
-  if (inet_pton(AF_INET, s, a) != 1) {
-    if (inet_pton(AF_INET6, s, a) != 1)
-      return luaL_argerror(L, 1, lua_pushfstring(L, "IP address expected, got '%s'", s));
-    family = AF_INET6;
-    alen = 16;
-  }
+  if (!arpa_name(s, arpa, sizeof arpa))
+    return luaL_argerror(L, 1, lua_pushfstring(L, "IP address expected, got '%s'", s));
   lua_settop(L, 2);
   lua_pushnil(L);
   lua_insert(L, 2);  /* opts at 3 */
   check_opts(L, 3, &o, 0, NULL);
-  if (!(q = start(L, &o, Q_REVERSE, 12))) return 2;
-  ares_gethostbyaddr(q->c->ch, a, alen, family, on_host, q);
+  if (!start(L, &o, Q_REVERSE, arpa, &ptr, 1)) return 2;
   return wait_k(L, 0, 0);
 }
 
@@ -1097,6 +1590,9 @@ static int l_servers(lua_State *L) {
     if (err != ARES_SUCCESS)  /* c-ares 1.18 refuses while queries are pending */
       return net_fail(L, "dns: cannot set servers: %s",
                       err == ARES_ENOTIMP ? "queries in flight" : dns_strerror(err));
+    for (chan *o = c->st->chans; o; o = o->next_chan)  /* copies of the old list */
+      if (o->inherit) o->stale = 1;
+    chan_trim(c->st);
   }
   push_servers_list(L, c);
   return 1;
@@ -1152,7 +1648,9 @@ static void add_fqdn(lua_State *L, luaL_Buffer *b, int t, const char *k) {
   lua_getfield(L, t, k);
   s = lua_tolstring(L, -1, &n);
   lua_pop(L, 1);  /* still referenced by the table */
-  if (s) luaL_addlstring(b, s, n);
+  for (size_t i = 0; s && i < n; i++) {  /* a space as zone files write it */
+    if (s[i] == ' ') luaL_addstring(b, "\\032"); else luaL_addchar(b, s[i]);
+  }
   if (!s || n == 0 || s[n - 1] != '.') luaL_addchar(b, '.');
 }
 
@@ -1252,17 +1750,24 @@ static int info_tostring(lua_State *L) {
   lua_getfield(L, 1, "authoritative");
   lua_getfield(L, 1, "answers");  /* 5 */
   n = lua_istable(L, 5) ? (lua_Integer)lua_rawlen(L, 5) : 0;
+  lua_newtable(L);  /* 6: types already named */
   luaL_buffinit(L, &b);
   lua_pushfstring(L, "answer for %s from %s (%s, %d record%s", luaL_optstring(L, 2, "?"),
                   luaL_optstring(L, 3, "?"), lua_toboolean(L, 4) ? "authoritative" : "not authoritative",
                   (int)n, n == 1 ? "" : "s");
   luaL_addvalue(&b);
-  for (lua_Integer i = 1; i <= n; i++) {
+  for (lua_Integer i = 1, k = 0; i <= n; i++) {
     lua_rawgeti(L, 5, i);
     lua_getfield(L, -1, "type");
     lua_remove(L, -2);
     if (lua_type(L, -1) != LUA_TSTRING) { lua_pop(L, 1); continue; }
-    luaL_addstring(&b, i == 1 ? ": " : ", ");
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, 6) != LUA_TNIL) { lua_pop(L, 2); continue; }
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, 6);
+    luaL_addstring(&b, k++ == 0 ? ": " : ", ");
     luaL_addvalue(&b);
   }
   luaL_addchar(&b, ')');

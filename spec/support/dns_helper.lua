@@ -2,7 +2,10 @@
 -- for the DNS specs and benchmarks.
 --   start() -> env: dnsmasq serving the test zone on 127.0.0.1 and ::1
 --     (env.port), a black hole that never answers (env.silent_port), a
---     server answering SERVFAIL (env.servfail_port); env.stop() ends them.
+--     server answering SERVFAIL (env.servfail_port), one answering with a
+--     record owned by another name (env.other_port), a TCP server that
+--     closes every connection at once (env.closer_port), and a port where
+--     nothing listens (env.closed_port); env.stop() ends them.
 --   The zone (below) is the specs' own: ZONE lists what each name holds.
 local common = require "spec.support.common"
 local q = common.q
@@ -37,6 +40,7 @@ local function zone_conf(hostsfile)
   local soa = M.SOA
   local lines = {
     "no-resolv", "no-hosts", "bind-interfaces", "local=/test/", "local-ttl=300",
+    "local=/2.0.192.in-addr.arpa/",
     "addn-hosts=" .. hostsfile,
     "host-record=www.test,192.0.2.10,2001:db8::10",
     "host-record=mail.test,192.0.2.25", "host-record=mx0.test,192.0.2.26",
@@ -78,6 +82,11 @@ while true do
   qname[#qname + 1] = io.stdin:read(n:byte())
 end
 local tail = io.stdin:read(4) or ""
+if arg[2] == "other" then  -- NOERROR, one A record owned by "other."
+  io.stdout:write(h:sub(1, 2), string.char(0x81, 0x80), "\0\1\0\1\0\0\0\0",
+    table.concat(qname), tail, "\5other\0", "\0\1\0\1\0\0\0\60\0\4", "\9\9\9\9")
+  return
+end
 io.stdout:write(h:sub(1, 2), string.char(0x81, 0x80 | rcode), "\0\1\0\0\0\0\0\0",
   table.concat(qname), tail)
 ]]
@@ -144,6 +153,14 @@ function M.start()
   env.pids[#env.pids + 1] = spawn("exec socat -T2 UDP4-RECVFROM:" .. env.servfail_port
     .. ",bind=127.0.0.1,fork " .. q("EXEC:lua5.4 " .. env.dir .. "/fake.lua 2"),
     env.dir .. "/servfail.log")
+  env.other_port = pick_port()
+  env.pids[#env.pids + 1] = spawn("exec socat -T2 UDP4-RECVFROM:" .. env.other_port
+    .. ",bind=127.0.0.1,fork " .. q("EXEC:lua5.4 " .. env.dir .. "/fake.lua 0 other"),
+    env.dir .. "/other.log")
+  env.closer_port = pick_port()
+  env.pids[#env.pids + 1] = spawn("exec socat TCP4-LISTEN:" .. env.closer_port
+    .. ",bind=127.0.0.1,reuseaddr,fork,linger=0 EXEC:true", env.dir .. "/closer.log")
+  env.closed_port = pick_port()
   os.execute("sleep 0.2")
   env.server = "127.0.0.1:" .. env.port
   env.server6 = "[::1]:" .. env.port
