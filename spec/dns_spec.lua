@@ -472,6 +472,46 @@ describe("DNS", function()
       assert.matches("usage: nslookup.lua", out, 1, true)
     end)
 
+    it("scripts report a closed port and REFUSED as dig and nslookup do (item 5)", function()
+      local port = " -port=" .. env.closed_port .. " "
+      local ok, code, out = script("nslookup.lua", port .. "www.test 127.0.0.1")
+      assert.is_falsy(ok); assert.are.equal(1, code)
+      assert.matches(";; communications error to 127.0.0.1#" .. env.closed_port ..
+        ": connection refused\n;; no servers could be reached\n", out, 1, true)
+      ok, code, out = script("dig.lua", "@127.0.0.1 -p " .. env.closed_port .. " www.test")
+      assert.is_falsy(ok); assert.are.equal(9, code)
+      assert.are.equal(";; communications error to 127.0.0.1#" .. env.closed_port ..
+        ": connection refused\n;; no servers could be reached\n", out)
+      ok, code, out = script("dig.lua", "@127.0.0.1 -p " .. env.port .. " example.org")
+      assert.is_falsy(ok); assert.are.equal(1, code)
+      assert.matches("status: REFUSED", out, 1, true)
+      _, _, out = script("nslookup.lua", " -port=" .. env.port .. " 192.0.2.99 127.0.0.1")
+      assert.are.equal("** server can't find 99.2.0.192.in-addr.arpa: NXDOMAIN\n\n", out)
+    end)
+
+    it("dig.lua: header flags, -x checks, servers and type order (item 6)", function()
+      local at = "@127.0.0.1 -p " .. env.port .. " "
+      local _, _, out = script("dig.lua", at .. "www.test")
+      assert.matches(";; flags: qr aa rd ra;", out, 1, true)
+      for _, bad in ipairs { "999.1.1.1", "www.test" } do
+        local ok, code, o2, err = script("dig.lua", at .. "-x " .. bad)
+        assert.is_falsy(ok); assert.are.equal(10, code); assert.are.equal("", o2)
+        assert.matches("invalid IP address '" .. bad .. "'", err, 1, true)
+      end
+      local ok, code
+      ok, code, out = script("dig.lua", at .. "-x 192.0.2.99")
+      assert.matches(";99.2.0.192.in-addr.arpa.\tIN\tPTR", out, 1, true)
+      local err
+      ok, code, out, err = script("dig.lua", "@127.0.0.1:" .. env.port .. " www.test")
+      assert.is_falsy(ok); assert.are.equal(10, code)
+      assert.matches("couldn't get address for '127.0.0.1:" .. env.port .. "'", err, 1, true)
+      assert.not_matches("traceback", err)
+      _, _, out = script("dig.lua", "@[::1] -p " .. env.port .. " AAAA www.test +short")
+      assert.are.equal("2001:db8::10\n", out)
+      _, _, out = script("dig.lua", at .. "MX test +short")
+      assert.matches("5 mx0.test.", out, 1, true)
+    end)
+
     it("dig.lua prints the answer section with TTLs", function()
       local at = "@127.0.0.1 -p " .. env.port .. " "
       local ok, code, out = script("dig.lua", at .. "alias.test")
