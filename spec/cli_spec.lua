@@ -305,10 +305,17 @@ describe("netlua's command line, compared with lua5.4", function()
       assert.are.equal("bom\n", n.out)
     end)
 
-    -- Known difference, left to the lead: netlua catches SIGPIPE for its
-    -- sockets, so a write to a closed stdout pipe does not end it; lua5.4
-    -- dies of SIGPIPE (status 141 in the shell).
-    pending("dies of SIGPIPE when stdout is a closed pipe (lua5.4: 141, netlua: 0)")
+    -- SIGPIPE stays at its default (sockets use MSG_NOSIGNAL), so a
+    -- script writing into a closed pipe ends as under lua5.4.
+    it("dies of SIGPIPE when stdout is a closed pipe, as lua5.4 does", function()
+      local function piped(prog)
+        local _, _, out = common.run("timeout 20 bash -c " .. common.q(common.q(prog) ..
+          [[ -e 'for i = 1, 1e8 do print(i) end' | head -1; echo "status ${PIPESTATUS[0]}"]]))
+        return out
+      end
+      assert.are.equal("1\nstatus 141\n", piped(cli.lua))
+      assert.are.equal("1\nstatus 141\n", piped(cli.netlua))
+    end)
   end)
 
   describe("bad input", function()

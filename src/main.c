@@ -340,7 +340,6 @@ int main(int argc, char **argv) {
     l_message(progname, "cannot create state: not enough memory");
     return EXIT_FAILURE;
   }
-  net_catch_sigpipe();
   raise_fd_limit();
   lua_gc(L, LUA_GCSTOP);
   lua_pushcfunction(L, pmain);

@@ -5,7 +5,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -58,25 +57,6 @@ int net_fail(lua_State *L, const char *fmt, ...) {
   lua_pushvfstring(L, fmt, ap);
   va_end(ap);
   return 2;
-}
-
-/* SIGPIPE does nothing: a write to a gone peer fails with EPIPE, as with
-   SIG_IGN, but a caught signal (unlike an ignored one) is reset to its
-   default on exec, so programs run by os.execute and io.popen get SIGPIPE
-   as under lua5.4 (`yes | head -1` ends quietly). */
-static void on_sigpipe(int sig) { (void)sig; }
-
-/* Install on_sigpipe for SIGPIPE (if nobody else handles it). */
-void net_catch_sigpipe(void) {
-  struct sigaction sa;
-  if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
-      sa.sa_handler != SIG_IGN && sa.sa_handler != on_sigpipe)
-    return;  /* the host program has its own handler */
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigpipe;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGPIPE, &sa, NULL);
 }
 
 void net_checkopts(lua_State *L, int arg, const char *const known[]) {

@@ -32,9 +32,9 @@ void luafiles_preload(lua_State *L);
    same ("connection refused", "timeout", "closed"). */
 const char *net_strerror(int err);
 
-/* SIGPIPE must never kill the process when a peer has gone: install a
-   handler that does nothing (children still get the default on exec). */
-void net_catch_sigpipe(void);
+/* SIGPIPE is left at its default, as in lua (so `netlua script | head`
+   ends as lua5.4 does): every write to a socket, ours and c-ares', uses
+   MSG_NOSIGNAL instead, so a peer that has gone never kills the process. */
 
 /* Options tables: raise a Lua error (luaL_argerror at `arg`, e.g. "bad
    argument #3 to 'connect' (unknown option 'sever')") for the first key
