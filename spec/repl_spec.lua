@@ -126,7 +126,7 @@ describe("the prompt", function()
     assert.falsy(out:find("+*", 1, true), out)
   end)
 
-  it("keeps at most 1000 history entries", function()
+  it("keeps at most 1000 history entries (trimmed at load, then appended)", function()
     local home = pty.tmpdir()
     finally(function() pty.rmdir(home) end)
     local f = assert(io.open(home .. "/.netlua_history", "w"))
@@ -134,10 +134,45 @@ describe("the prompt", function()
     for i = 1, 1500 do f:write("x", i, "\\040=\\0401\n") end
     f:close()
     session(steps(PROMPT, L("last_line = 1", "> ")), { home = home })
-    local n, last = 0, nil
-    for l in io.lines(home .. "/.netlua_history") do n = n + 1; last = l end
-    assert.are.equal(1001, n) -- the header and 1000 entries
+    local n, last, second = 0, nil, nil
+    for l in io.lines(home .. "/.netlua_history") do
+      n = n + 1; last = l
+      if n == 2 then second = l end
+    end
+    assert.are.equal(1002, n) -- the header, the last 1000 entries loaded, the new line
+    assert.are.equal("x501\\040=\\0401", second)
     assert.are.equal("last_line\\040=\\0401", last)
+  end)
+
+  it("keeps the lines of two prompts open at once (QA item 10)", function()
+    local home = pty.tmpdir()
+    finally(function() pty.rmdir(home) end)
+    local marker = home .. "/b_done"
+    -- A waits (bounded) for B to finish between its two lines
+    local a = pty.start(steps(PROMPT, L("from_A = 1", "> "),
+      L("for i = 1, 200 do if io.open(" .. ("%q"):format(marker) .. ") then break end; os.execute('sleep 0.05') end", "> "),
+      L("from_A2 = 1", "> ")), { home = home, timeout = 15 })
+    os.execute("sleep 0.3")
+    session(steps(PROMPT, L("from_B = 1", "> ")), { home = home })
+    io.open(marker, "w"):close()
+    local r = a.wait()
+    assert(r.ok, r.why)
+    local f = assert(io.open(home .. "/.netlua_history"))
+    local text = f:read("a")
+    f:close()
+    for _, l in ipairs({ "from_A\\040=\\0401", "from_B\\040=\\0401", "from_A2\\040=\\0401" }) do
+      assert.truthy(text:find("\n" .. l .. "\n", 1, true), l .. " missing from:\n" .. text)
+    end
+    assert.are.equal(1, select(2, text:gsub("_HiStOrY_V2_", "")))
+    -- a fresh session reads every line back
+    session(steps(PROMPT, { send = "\27[A\27[A\27[A\27[A" }, { expect = "from_A = 1" }, { send = "\3" }, PROMPT),
+      { home = home })
+  end)
+
+  it("prints a string with NUL bytes whole (QA item 8)", function()
+    local _, out = session(steps(PROMPT, L('"ab\\0cd"', "> "), L('"x\\0"', "> ")))
+    assert.truthy(out:find("ab\0cd\n", 1, true), out)
+    assert.truthy(out:find("x\0\n", 1, true), out)
   end)
 
   it("works without a usable HOME (no history, no error)", function()
@@ -306,6 +341,24 @@ describe("net.pretty", function()
   it("refuses options that are not a table", function()
     assert.has_error(function() pretty.format({}, 5) end)
   end)
+
+  it("shows the head of a huge table quickly, counting what it cut (QA item 13)", function()
+    local t = {}
+    for i = 1, 200000 do t["key" .. i] = i end
+    local t0 = os.clock()
+    local s = pretty(t)
+    local dt = os.clock() - t0
+    assert.are.equal(201, select(2, s:gsub("\n", "\n")) + 1)
+    -- 200,000 entries and two braces, 200 lines shown
+    assert.are.equal("\n... (199802 more lines)", s:sub(-24))
+    assert.is_true(dt < 1.5, "took " .. dt) -- was 1.9 s; generous for sanitizer builds
+    -- nested entries past the hard limit: a lower bound, never less than the entries cut
+    local big = {}
+    for i = 1, 100000 do big[i] = { i, { i } } end
+    s = pretty(big)
+    local n = tonumber(s:match("%.%.%. %(at least (%d+) more lines%)$"))
+    assert.is_true(n and n >= 100000 - 200, s:sub(-80))
+  end)
 end)
 
 describe("net.help", function()
@@ -364,5 +417,23 @@ describe("net.help", function()
     assert.truthy(help_of("net.ip"):find("net.ip.parse(text)", 1, true))
     assert.truthy(help_of("string.format"):find("part of Lua itself", 1, true))
     assert.truthy(help_of("'nosuch'"):find("no help", 1, true))
+  end)
+
+  it("lists only what exists; says what an interrupted send or receive does (QA items 7, 9)", function()
+    local all = help_of("")
+    assert.falsy(all:find("net.http", 1, true), all)
+    assert.falsy(all:find("net.smtp", 1, true), all)
+    assert.truthy(help_of("'net.http.get'"):find("no help", 1, true))
+    assert.truthy(help_of("'smtp.send'"):find("no help", 1, true))
+    assert.truthy(help_of("'net.smtp.send'"):find("no help", 1, true))
+    local send = help_of("'conn:send'")
+    assert.truthy(send:find("Ctrl-C", 1, true) and send:find("closes the connection", 1, true), send)
+    local recv = help_of("'conn:receive'")
+    assert.truthy(recv:find("leaves the connection open", 1, true), recv)
+    -- every entry listed by help() names something that exists
+    for call in all:gmatch("\n  (net%.[%w_.]+)") do
+      local _, _, out = common.run(common.netlua .. " -e " .. common.q("assert(" .. call .. " ~= nil)"))
+      assert.are.equal("", out, call)
+    end
   end)
 end)

@@ -16,7 +16,9 @@
  * running code ("interrupted!"); Ctrl-D on an empty line leaves.
  *
  * History: ~/.netlua_history, at most HISTORY_MAX entries, only chunks that
- * compiled. Tab completes globals, keywords, fields (`net.con`) and methods
+ * compiled. Each chunk is appended to the file as it is accepted, so two
+ * prompts open at once both keep their lines; the file is trimmed back to
+ * HISTORY_MAX entries when a session loads it and finds it longer. Tab completes globals, keywords, fields (`net.con`) and methods
  * through metatables (`c:rec`).
  *
  * Without a usable terminal (stdin not a tty with -i, TERM=dumb, el_init
@@ -24,6 +26,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <histedit.h>
 #include <limits.h>
 #include <locale.h>
@@ -31,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 #include <wchar.h>
@@ -341,10 +345,13 @@ static int push_line(repl *r, int first) {
 
 /* ---- history ---------------------------------------------------------- */
 
-/* Open the history and load ~/.netlua_history if there is a HOME. */
+/* Open the history and load ~/.netlua_history if there is a HOME; a file
+   grown past HISTORY_MAX (every session appends) is rewritten with the
+   last HISTORY_MAX entries. */
 static void history_open(repl *r) {
   HistEvent ev;
   const char *home = getenv("HOME");
+  int n;
   r->hist = history_init();
   if (r->hist == NULL) return;
   history(r->hist, &ev, H_SETSIZE, HISTORY_MAX);
@@ -355,17 +362,47 @@ static void history_open(repl *r) {
     r->histfile = NULL;
     return;
   }
-  history(r->hist, &ev, H_LOAD, r->histfile);
+  n = history(r->hist, &ev, H_LOAD, r->histfile);
+  if (n > HISTORY_MAX) history(r->hist, &ev, H_SAVE, r->histfile);
 }
 
-/* Keep a chunk that compiled (not blank ones); save the file now, so a
-   killed session loses nothing. A file that cannot be written is no
-   error. */
+/* Append one entry to the history file in libedit's format (its first
+   line a cookie; each entry on one line, with backslash doubled and
+   blanks, control and non-ASCII bytes as \ooo, as strunvis reads them).
+   One write(2) with O_APPEND, so lines of two sessions do not mix. */
+static void history_append(const char *file, const char *chunk) {
+  static const char cookie[] = "_HiStOrY_V2_\n";
+  size_t len = strlen(chunk), k = 0;
+  char *line = malloc(4 * len + 2);
+  struct stat st;
+  int fd;
+  if (line == NULL) return;
+  for (const unsigned char *p = (const unsigned char *)chunk; *p; p++) {
+    if (*p == '\\') { line[k++] = '\\'; line[k++] = '\\'; }
+    else if (*p <= 0x20 || *p >= 0x7f) k += (size_t)sprintf(line + k, "\\%03o", *p);
+    else line[k++] = (char)*p;
+  }
+  line[k++] = '\n';
+  fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ssize_t w = 0;
+    if (fstat(fd, &st) == 0 && st.st_size == 0) w = write(fd, cookie, sizeof cookie - 1);
+    if (w >= 0) w = write(fd, line, k);
+    (void)w;
+    close(fd);
+  }
+  free(line);
+}
+
+/* Keep a chunk that compiled (not blank ones, not a repeat of the last
+   one); append it to the file now, so a killed session loses nothing. A
+   file that cannot be written is no error. */
 static void history_add(repl *r, const char *chunk) {
   HistEvent ev;
   if (r->hist == NULL || chunk[strspn(chunk, " \t\r\n")] == '\0') return;
+  if (history(r->hist, &ev, H_FIRST) != -1 && strcmp(ev.str, chunk) == 0) return;
   history(r->hist, &ev, H_ENTER, chunk);
-  if (r->histfile) history(r->hist, &ev, H_SAVE, r->histfile);
+  if (r->histfile) history_append(r->histfile, chunk);
 }
 
 /* ---- completion ------------------------------------------------------- */
@@ -672,7 +709,9 @@ static void print_results(repl *r, int base, int showref) {
     lua_pushfstring(L, "error printing the results: %s", lua_tostring(L, -1));
     report(r);
   } else if (lua_type(L, -1) == LUA_TSTRING) {
-    fputs(lua_tostring(L, -1), stdout);
+    size_t len;
+    const char *text = lua_tolstring(L, -1, &len);
+    fwrite(text, 1, len, stdout);   /* all of it: NUL bytes included */
     fputs("\n", stdout);
     fflush(stdout);
   }

@@ -916,9 +916,13 @@ static int resolved_k(lua_State *L, int status, lua_KContext ctx) {
   n = tcp_take_resolved(L, tcp_checkport(L, C_PORT), tcp_optfamily(L, C_OPTS), addrs, MAXADDRS);
   if (n < 0) {
     const char *msg = lua_tostring(L, -1);
-    /* the whole call's deadline passed while the name resolved: the same
-       word as any other timeout of connect */
-    if (!strcmp(msg, "timeout") || loop_expired(lua_tonumber(L, C_DEADLINE))) {
+    size_t ml = strlen(msg);
+    double deadline = lua_tonumber(L, C_DEADLINE);
+    /* the whole call's deadline passed while the name resolved (net.resolve
+       was given what remained of it, and gave up on it): the same word as
+       any other timeout of connect */
+    if (!strcmp(msg, "timeout") || loop_expired(deadline) ||
+        (deadline >= 0 && ml >= 9 && !strcmp(msg + ml - 9, ": timeout"))) {
       lua_pushnil(L);
       lua_pushliteral(L, "timeout");
       return 2;

@@ -26,7 +26,11 @@ Rules (format):
   - a table met again inside itself is shown as `<cycle: table: 0x...>`;
     nesting deeper than opts.max_depth (30) as `<table: 0x...: too deep>`;
   - at most opts.max_lines (200) lines; the rest is replaced by
-    `... (N more lines)`.
+    `... (N more lines)`. Lines past the cap are counted, not built
+    (a scalar entry costs a count); after HARD_LIMIT rendered lines it stops
+    and the note gives a lower bound, `... (at least N more lines)` (every
+    entry not reached is at least one line). Keys are sorted by type with
+    the plain `<` (fast for 200,000 string keys).
 show(...) is the prompt's way: each value alone as lua prints it (strings
 raw, tostring for everything else) except tables without __tostring, which
 go through format; several values separated by tabs.
@@ -35,7 +39,7 @@ go through format; several values separated by tabs.
 local M = {}
 
 local DEFAULTS = { max_lines = 200, width = 78, max_depth = 30, max_string = 2000 }
-local HARD_LIMIT = 100000 -- lines counted past the cap before giving up
+local HARD_LIMIT = 20000 -- lines rendered (scalars past the cap aside) before giving up
 
 local KEYWORDS = {}
 for w in ([[and break do else elseif end false for function goto if in local
@@ -106,17 +110,28 @@ local function key_less(a, b)
   return safe_tostring(a) < safe_tostring(b)
 end
 
+--- The keys of one sort rank, sorted: plain `<` for numbers and strings
+--- (fast), key_less for the rest.
+local function sorted(list, r)
+  if r == 1 or r == 3 then table.sort(list) else table.sort(list, key_less) end
+  return list
+end
+
 --- The array length n (1..n all present) and the other keys, sorted.
 local function layout(t)
   local n = 0
   while rawget(t, n + 1) ~= nil do n = n + 1 end
-  local keys = {}
+  local by_rank = { {}, {}, {}, {}, {} }
   for k in next, t do
     if not (math.type(k) == "integer" and k >= 1 and k <= n) then
-      keys[#keys + 1] = k
+      local list = by_rank[(rank(k))]
+      list[#list + 1] = k
     end
   end
-  table.sort(keys, key_less)
+  local keys = {}
+  for r = 1, 5 do
+    table.move(sorted(by_rank[r], r), 1, #by_rank[r], #keys + 1, keys)
+  end
   return n, keys
 end
 
@@ -134,6 +149,12 @@ end
 --- The one-line form of t if it fits in `room` columns, else nil.
 local function inline(t, o, room, seen, depth)
   if seen[t] or depth > 3 then return nil end
+  local count, k = 0, next(t)
+  while k ~= nil do  -- more than 16 entries never fit: say so before sorting
+    count = count + 1
+    if count > 16 then return nil end
+    k = next(t, k)
+  end
   local n, keys = layout(t)
   if n + #keys == 0 then return "{}" end
   if n + #keys > 16 then return nil end
@@ -167,18 +188,24 @@ end
 
 local STOP = {} -- raised when the hard limit of lines is reached
 
---- Append one line to the output (kept only below the cap).
+--- Count one line; keep it only below the cap.
 local function emit(ctx, line)
   ctx.n = ctx.n + 1
+  ctx.rendered = ctx.rendered + 1
   if ctx.n <= ctx.o.max_lines then ctx.lines[ctx.n] = line end
-  if ctx.n >= HARD_LIMIT then error(STOP) end
+  if ctx.rendered >= HARD_LIMIT then error(STOP) end
+end
+
+--- True when v is shown by scalar() (one line, no layout).
+local function is_scalar(v)
+  return type(v) ~= "table" or has_tostring(v)
 end
 
 --- Write value v as the text after `head` on a line indented by `ind`,
 --- followed by `tail` (a comma or nothing).
 local function render(ctx, v, ind, head, tail, depth)
   local o = ctx.o
-  if type(v) ~= "table" or has_tostring(v) then
+  if is_scalar(v) then
     emit(ctx, ind .. head .. scalar(v, o) .. tail)
     return
   end
@@ -195,19 +222,37 @@ local function render(ctx, v, ind, head, tail, depth)
     emit(ctx, ind .. head .. one .. tail)
     return
   end
-  ctx.ancestors[v] = true
-  emit(ctx, ind .. head .. "{")
   local n, keys = layout(v)
   local total, inner = n + #keys, ind .. "  "
-  for i = 1, n do
-    render(ctx, rawget(v, i), inner, "", i < total and "," or "", depth + 1)
+  local frame = { n = n, keys = keys, total = total, pos = 0, t = v }
+  ctx.frames[#ctx.frames + 1] = frame
+  ctx.ancestors[v] = true
+  emit(ctx, ind .. head .. "{")
+  for i = 1, total do
+    frame.pos = i
+    local k = i <= n and i or keys[i - n]
+    local val = rawget(v, k)
+    if ctx.n >= o.max_lines and is_scalar(val) then
+      ctx.n = ctx.n + 1 -- past the cap: counted, not built
+    else
+      render(ctx, val, inner, i <= n and "" or key_text(k, o) .. " = ",
+        i < total and "," or "", depth + 1)
+    end
   end
-  for j, k in ipairs(keys) do
-    render(ctx, rawget(v, k), inner, key_text(k, o) .. " = ",
-      n + j < total and "," or "", depth + 1)
-  end
+  frame.pos = total + 1
   emit(ctx, ind .. "}" .. tail)
   ctx.ancestors[v] = nil
+  ctx.frames[#ctx.frames] = nil
+end
+
+--- After STOP: the fewest lines still to come (each entry not reached is
+--- at least a line, each open table has its closing brace).
+local function lines_left(ctx)
+  local left = 0
+  for _, f in ipairs(ctx.frames) do
+    if f.pos <= f.total then left = left + (f.total - f.pos) + 1 end
+  end
+  return left
 end
 
 --- Options merged over the defaults.
@@ -225,12 +270,12 @@ end
 
 --- The text of any value (strings quoted, tables laid out).
 function M.format(v, opts)
-  local ctx = { o = options(opts), lines = {}, n = 0, ancestors = {} }
+  local ctx = { o = options(opts), lines = {}, n = 0, rendered = 0, ancestors = {}, frames = {} }
   local ok, err = pcall(render, ctx, v, "", "", "", 1)
   local lines = ctx.lines
   if not ok then
     if err ~= STOP then error(err, 0) end
-    lines[#lines + 1] = ("... (more than %d more lines)"):format(ctx.n - ctx.o.max_lines)
+    lines[#lines + 1] = ("... (at least %d more lines)"):format(ctx.n - ctx.o.max_lines + lines_left(ctx))
   elseif ctx.n > ctx.o.max_lines then
     lines[#lines + 1] = ("... (%d more lines)"):format(ctx.n - ctx.o.max_lines)
   end

@@ -6,6 +6,8 @@
 --   assert(r.ok, r.why)         -- every expectation met in time
 --   r.out                       -- the whole session as the terminal got it
 --   r.exit                      -- netlua's exit status (after Ctrl-D)
+--   local h = pty.start(steps, opts) ... h.wait()   -- the same, in the
+--                               -- background (two prompts at once)
 --
 -- Steps, in order:
 --   { send = "text" }           type it ("\r" is Enter, "\3" Ctrl-C, "\4" Ctrl-D)
@@ -97,17 +99,39 @@ exit 0]]
   return table.concat(out, "\n") .. "\n"
 end
 
---- Run a session; see the top of the file.
-function M.run(steps, opts)
+--- Start a session in the background (another process meanwhile, e.g. a
+--- second prompt); returns a handle whose :wait() gives what run gives.
+function M.start(steps, opts)
   opts = opts or {}
   local home = opts.home or M.tmpdir()
-  local file = os.tmpname()
+  local file, out, err, done = os.tmpname(), os.tmpname(), os.tmpname(), os.tmpname()
+  os.remove(done)
   local f = assert(io.open(file, "w"))
   f:write(script(steps, opts, home))
   f:close()
-  local _, code, out, err = common.run("timeout 60 expect -f " .. common.q(file))
-  os.remove(file)
-  if not opts.home then M.rmdir(home) end
+  os.execute("(timeout 60 expect -f " .. common.q(file) .. " >" .. common.q(out) .. " 2>" .. common.q(err) ..
+    " </dev/null; echo $? >" .. common.q(done) .. ") >/dev/null 2>&1 &")
+  local h = {}
+  function h.wait()
+    local code
+    for _ = 1, 1300 do -- at most 65 s: expect itself stops at 60
+      local d = io.open(done)
+      if d then code = tonumber(d:read("a")); d:close(); break end
+      os.execute("sleep 0.05")
+    end
+    local function slurp(n)
+      local x = io.open(n, "rb"); local t = x and x:read("a") or ""; if x then x:close() end
+      os.remove(n); return t
+    end
+    os.remove(file); os.remove(done)
+    if not opts.home then M.rmdir(home) end
+    return M.result(code or -1, slurp(out), slurp(err))
+  end
+  return h
+end
+
+--- What run returns, from expect's status and output.
+function M.result(code, out, err)
   local exit = out:match("\nEXIT=(%-?%d+)%s*$")
   local sanitizer = out:find("Sanitizer", 1, true) or out:find("runtime error:", 1, true)
   if sanitizer and code == 0 then err = "sanitizer report in the session" end
@@ -117,6 +141,11 @@ function M.run(steps, opts)
     out = out,
     why = (err ~= "" and err or ("expect exited with " .. tostring(code))) .. "\n--- session:\n" .. out,
   }
+end
+
+--- Run a session; see the top of the file.
+function M.run(steps, opts)
+  return M.start(steps, opts).wait()
 end
 
 --- The session's text without terminal escapes and carriage returns.
