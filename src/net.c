@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -42,12 +43,18 @@ static const struct { int err; const char *msg; } errwords[] = {
   {ENFILE, "too many open files in system"},
   {ENOBUFS, "no buffer space available"},
   {EINVAL, "invalid argument"},
+  {ENOMEM, "out of memory"},
   {0, NULL}};
 
 const char *net_strerror(int err) {
+  static char other[128];
   for (int i = 0; errwords[i].msg; i++)
     if (errwords[i].err == err) return errwords[i].msg;
-  return strerror(err);
+  /* any other cause in the same lower-case style */
+  snprintf(other, sizeof other, "%s", strerror(err));
+  if (other[0] >= 'A' && other[0] <= 'Z' && !(other[1] >= 'A' && other[1] <= 'Z'))
+    other[0] = (char)(other[0] - 'A' + 'a');
+  return other;
 }
 
 int net_fail(lua_State *L, const char *fmt, ...) {

@@ -140,10 +140,6 @@ double tcp_checktimeout(lua_State *L, int arg, double dflt) {
   return checkseconds(L, arg, arg, "timeout");
 }
 
-const char *tcp_strerror(int err) {
-  return err == ENOMEM ? "out of memory" : net_strerror(err);
-}
-
 int tcp_literal(const char *host, int port, int family, sock_addr *out, int max) {
   int n = 0;
   if (sock_pton(host, port, 0, &out[0]) == 0)
@@ -365,7 +361,7 @@ static int conn_shutdown(lua_State *L) {
   if (shutdown(c->fd, how_os[how]) != 0 && errno != ENOTCONN) {
     int e = errno;
     pushlabel(L, 1, c);
-    return net_fail(L, "shutdown %s: %s", lua_tostring(L, -1), tcp_strerror(e));
+    return net_fail(L, "shutdown %s: %s", lua_tostring(L, -1), net_strerror(e));
   }
   c->shut |= how_flag[how];
   trace(L, 1, c, "shutdown", hows[how], strlen(hows[how]));
@@ -463,7 +459,7 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
       lua_pushliteral(L, "closed");
     } else {
       pushlabel(L, 1, c);
-      net_fail(L, "send %s: %s", lua_tostring(L, -1), tcp_strerror(e));
+      net_fail(L, "send %s: %s", lua_tostring(L, -1), net_strerror(e));
     }
     return send_fail(L, sent);
   }
@@ -609,7 +605,7 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
       continue;
     }
     pushlabel(L, 1, c);
-    lua_pushfstring(L, "receive %s: %s", lua_tostring(L, -1), tcp_strerror(e));
+    lua_pushfstring(L, "receive %s: %s", lua_tostring(L, -1), net_strerror(e));
     return recv_fail(L, c, lua_tostring(L, -1), (size_t)-1, ctx);
   }
 }
@@ -794,7 +790,7 @@ static int cs_fail(lua_State *L, connset *s, const char *label) {
   for (int i = 0; i < s->n; i++) if (s->a[i].err) failed++;
   if (failed == 1 && s->n == 1)
     return net_fail(L, "connect %s (%s): %s", label, sock_ntop(&s->a[0].addr, addr, sizeof addr),
-                    tcp_strerror(s->a[0].err));
+                    net_strerror(s->a[0].err));
   lua_pushnil(L);
   luaL_buffinit(L, &b);
   luaL_addstring(&b, "connect ");
@@ -805,7 +801,7 @@ static int cs_fail(lua_State *L, connset *s, const char *label) {
     if (k++) luaL_addstring(&b, "; ");
     luaL_addstring(&b, sock_ntop(&s->a[i].addr, addr, sizeof addr));
     luaL_addstring(&b, ": ");
-    luaL_addstring(&b, tcp_strerror(s->a[i].err));
+    luaL_addstring(&b, net_strerror(s->a[i].err));
   }
   luaL_pushresult(&b);
   return 2;
@@ -1061,7 +1057,7 @@ static int accept_k(lua_State *L, int status, lua_KContext ctx) {
       continue;
     }
     lua_getiuservalue(L, 1, 1);
-    return net_fail(L, "accept %s: %s", lua_tostring(L, -1), tcp_strerror(e));
+    return net_fail(L, "accept %s: %s", lua_tostring(L, -1), net_strerror(e));
   }
 }
 
@@ -1091,14 +1087,14 @@ static int listen_on(lua_State *L, sock_addr *a, int dual) {
   }
   lua_getiuservalue(L, 4, 1);
   label = lua_tostring(L, -1);
-  if (sv->fd < 0) return net_fail(L, "listen %s: %s", label, tcp_strerror(errno));
+  if (sv->fd < 0) return net_fail(L, "listen %s: %s", label, net_strerror(errno));
   r = sock_bind(sv->fd, a, !dual, backlog);
   if (r != 0) {
     close(sv->fd);
     sv->fd = -1;
     if (r == EACCES && port < 1024)
       return net_fail(L, "listen %s: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)", label);
-    return net_fail(L, "listen %s: %s", label, tcp_strerror(r));
+    return net_fail(L, "listen %s: %s", label, net_strerror(r));
   }
   sock_name(sv->fd, 0, &sv->local);
   lua_settop(L, 4);

@@ -33,9 +33,6 @@ double tcp_optnumber(lua_State *L, int opts, const char *name, double dflt);
 double tcp_opttimeout(lua_State *L, int opts);
 double tcp_checktimeout(lua_State *L, int arg, double dflt);
 
-/* net_strerror, with "out of memory" for ENOMEM. */
-const char *tcp_strerror(int err);
-
 /* Addresses of a numeric host or "localhost" into out (at most max), in
    the order to try them. Returns their number, -1 for a name (to resolve)
    or -2 for a host that can only be meant as a numeric address but is not

@@ -196,7 +196,7 @@ static int with_address(lua_State *L, int op) {
 /* The end of a failed call: nil, "OP HOST:PORT: cause". */
 static int op_fail(lua_State *L, int op, int err) {
   const char *hp = pushhostport(L, hostarg[op]);
-  return net_fail(L, "%s %s: %s", opnames[op], hp, tcp_strerror(err));
+  return net_fail(L, "%s %s: %s", opnames[op], hp, net_strerror(err));
 }
 
 /* sendto continuation. Stack: u, data, host (numeric), port, deadline. */
@@ -296,7 +296,7 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
       int e = errno;
       if (!u->connected) return net_fail(L, "send: not connected (use sendto)");
-      return net_fail(L, "send %s: %s", sock_format(&u->peer, buf, sizeof buf), tcp_strerror(e));
+      return net_fail(L, "send %s: %s", sock_format(&u->peer, buf, sizeof buf), net_strerror(e));
     }
     if (loop_expired(deadline)) {
       lua_pushnil(L);
@@ -340,8 +340,8 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
       int e = errno;
       char buf[SOCK_ADDRSTRLEN];
       if (u->connected)
-        return net_fail(L, "receive %s: %s", sock_format(&u->peer, buf, sizeof buf), tcp_strerror(e));
-      return net_fail(L, "receive: %s", tcp_strerror(e));
+        return net_fail(L, "receive %s: %s", sock_format(&u->peer, buf, sizeof buf), net_strerror(e));
+      return net_fail(L, "receive: %s", net_strerror(e));
     }
     if (loop_expired(deadline)) {
       lua_pushnil(L);
@@ -391,7 +391,7 @@ static int l_udp(lua_State *L) {
     u->family = AF_INET;
     u->fd = sock_socket(AF_INET, SOCK_DGRAM);
   }
-  if (u->fd < 0) return net_fail(L, "udp: %s", tcp_strerror(errno));
+  if (u->fd < 0) return net_fail(L, "udp: %s", net_strerror(errno));
   if (u->family == AF_INET6)
     setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &u->v6only, sizeof u->v6only);
   u->timeout = timeout;
