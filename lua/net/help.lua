@@ -211,7 +211,7 @@ local GROUPS = {
       example = "net.hostname()" },
     { name = "net.gateways", sig = "net.gateways() -> { inet = gw, inet6 = gw, gw, ... }",
       text = "the default routes",
-      more = "gw: family, gateway, interface, metric",
+      more = "gw: family, gateway (absent for a route with none), interface, metric, weight (multipath); inet and inet6 are the hops the kernel uses, every next hop is listed",
       returns = "a table; nil, \"no default route\" when there is none",
       example = "net.gateways().inet" },
   } },
