@@ -285,6 +285,20 @@ describe("DNS", function()
   end)
 
   describe("net.reverse", function()
+    it("reads the hosts file first when no server is given, as the system does", function()
+      local hosts = os.tmpname()
+      local f = assert(io.open(hosts, "w"))
+      f:write("# test hosts\n127.0.0.1 localhost\n::1 ip6-localhost ip6-loopback\n",
+              "192.0.2.77   host-a.test alias-a   # comment\n")
+      f:close()
+      local ok, code, out, err = common.run("CARES_HOSTS=" .. common.q(hosts) .. " " .. common.q(common.netlua) ..
+        [[ -e 'print(net.reverse("127.0.0.1"), net.reverse("::1"), net.reverse("0::1"), net.reverse("192.0.2.77"))']])
+      os.remove(hosts)
+      assert.is_true(ok, err)
+      assert.are.equal(0, code)
+      assert.are.equal("localhost\tip6-localhost\tip6-localhost\thost-a.test\n", out)
+    end)
+
     it("names IPv4 and IPv6 addresses", function()
       assert.are.equal("www.test", net.reverse("192.0.2.10", S))
       assert.are.equal("www.test", net.reverse("2001:db8::10", S))

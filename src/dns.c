@@ -1560,6 +1560,32 @@ static int l_resolve(lua_State *L) {
   return wait_k(L, 0, 0);
 }
 
+/* The first name of address s in the hosts file (CARES_HOSTS or
+   /etc/hosts, as c-ares reads it), pushed; 0 if none. */
+static int hosts_reverse(lua_State *L, const char *s) {
+  unsigned char want[16], have[16];
+  int fam = inet_pton(AF_INET, s, want) == 1 ? AF_INET : AF_INET6;
+  if (fam == AF_INET6 && inet_pton(AF_INET6, s, want) != 1) return 0;
+  const char *path = getenv("CARES_HOSTS");
+  char line[1024];
+  FILE *f = fopen(path && *path ? path : "/etc/hosts", "re");
+  int found = 0;
+  if (!f) return 0;
+  while (!found && fgets(line, sizeof line, f)) {
+    char *save = NULL, *addr, *name;
+    line[strcspn(line, "#\n")] = '\0';
+    addr = strtok_r(line, " \t", &save);
+    name = addr ? strtok_r(NULL, " \t", &save) : NULL;
+    if (name && inet_pton(fam, addr, have) == 1 &&
+        memcmp(want, have, fam == AF_INET ? 4 : 16) == 0) {
+      lua_pushstring(L, name);
+      found = 1;
+    }
+  }
+  fclose(f);
+  return found;
+}
+
 /* net.reverse(addr [, opts]) -> name | nil, message */
 static int l_reverse(lua_State *L) {
   const char *s = luaL_checkstring(L, 1);
@@ -1572,6 +1598,7 @@ static int l_reverse(lua_State *L) {
   lua_pushnil(L);
   lua_insert(L, 2);  /* opts at 3 */
   check_opts(L, 3, &o, 0, NULL);
+  if (!o.servers && hosts_reverse(L, s)) return 1;  /* the hosts file first, as the system does */
   if (!start(L, &o, Q_REVERSE, arpa, &ptr, 1)) return 2;
   return wait_k(L, 0, 0);
 }
