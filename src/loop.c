@@ -623,6 +623,12 @@ void loop_forget_fd(lua_State *L, int fd) {
   fd_register(lp, fd, 0);
 }
 
+void loop_close_fd(lua_State *L, int fd) {
+  if (fd < 0) return;
+  loop_forget_fd(L, fd);
+  close(fd);
+}
+
 void loop_watch(lua_State *L, int fd, int events, loop_fd_cb cb, void *ud) {
   loop *lp = loop_get(L);
   fdent *fe = fd_entry(lp, fd);

@@ -63,6 +63,9 @@ void loop_wake(lua_State *T);
    it. Call before close(2). */
 void loop_forget_fd(lua_State *L, int fd);
 
+/* loop_forget_fd, then close(2): how every socket of net is closed. */
+void loop_close_fd(lua_State *L, int fd);
+
 /* Watchers for fds owned by C code (c-ares, the terminal): `cb` is called
    from the loop when `fd` is ready; events 0 removes the watch. */
 typedef void (*loop_fd_cb)(void *ud, int fd, int revents);

@@ -57,6 +57,12 @@ const char *net_strerror(int err) {
   return other;
 }
 
+int net_closed(lua_State *L) {
+  lua_pushnil(L);
+  lua_pushliteral(L, "closed");
+  return 2;
+}
+
 int net_fail(lua_State *L, const char *fmt, ...) {
   va_list ap;
   lua_pushnil(L);

@@ -44,6 +44,9 @@ const char *net_strerror(int err);
    the system resolver). */
 void net_checkopts(lua_State *L, int arg, const char *const known[]);
 
+/* Push nil, "closed" (a method used after close); returns 2. */
+int net_closed(lua_State *L);
+
 /* Push nil and a formatted message; returns 2 (use as `return net_fail(...)`). */
 int net_fail(lua_State *L, const char *fmt, ...);
 

@@ -237,17 +237,10 @@ static conn *newconn(lua_State *L, size_t linemax) {
   return c;
 }
 
-/* Close an fd the loop may know: wake its waiters first. */
-static void close_fd(lua_State *L, int fd) {
-  if (fd < 0) return;
-  loop_forget_fd(L, fd);
-  close(fd);
-}
-
 /* Close c once: its fd and its buffer. Returns 1 if it was open. */
 static int conn_shut(lua_State *L, conn *c) {
   if (c->fd < 0) return 0;
-  close_fd(L, c->fd);
+  loop_close_fd(L, c->fd);
   c->fd = -1;
   buffer_free(&c->buf);
   return 1;
@@ -279,17 +272,11 @@ static void trace(lua_State *L, int idx, conn *c, const char *what, const char *
   lua_call(L, 3, 0);
 }
 
-/* nil, "closed" for methods used after close. */
-static int fail_closed(lua_State *L) {
-  lua_pushnil(L);
-  lua_pushliteral(L, "closed");
-  return 2;
-}
 
 /* conn:close() -> true, or nil, "closed" if it was closed already. */
 static int conn_close(lua_State *L) {
   conn *c = checkconn(L, 1);
-  if (c->fd < 0) return fail_closed(L);
+  if (c->fd < 0) return net_closed(L);
   trace(L, 1, c, "close", NULL, 0);
   conn_shut(L, c);
   lua_pushboolean(L, 1);
@@ -323,13 +310,13 @@ static int pushaddr(lua_State *L, const sock_addr *a) {
 /* conn:getpeername() -> host, port. */
 static int conn_getpeername(lua_State *L) {
   conn *c = checkconn(L, 1);
-  return c->fd < 0 ? fail_closed(L) : pushaddr(L, &c->peer);
+  return c->fd < 0 ? net_closed(L) : pushaddr(L, &c->peer);
 }
 
 /* conn:getsockname() -> host, port. */
 static int conn_getsockname(lua_State *L) {
   conn *c = checkconn(L, 1);
-  return c->fd < 0 ? fail_closed(L) : pushaddr(L, &c->local);
+  return c->fd < 0 ? net_closed(L) : pushaddr(L, &c->local);
 }
 
 /* conn:settimeout(seconds | nil) -> true: bounds each later call. */
@@ -357,7 +344,7 @@ static int conn_shutdown(lua_State *L) {
   static const int how_flag[] = {SHUT_SEND | SHUT_RECV, SHUT_SEND, SHUT_RECV};
   conn *c = checkconn(L, 1);
   int how = luaL_checkoption(L, 2, "both", hows);
-  if (c->fd < 0) return fail_closed(L);
+  if (c->fd < 0) return net_closed(L);
   if (shutdown(c->fd, how_os[how]) != 0 && errno != ENOTCONN) {
     int e = errno;
     pushlabel(L, 1, c);
@@ -429,7 +416,7 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
     int e;
     if (c->fd < 0) {
       guard_disarm(L);
-      fail_closed(L);
+      net_closed(L);
       return send_fail(L, sent);
     }
     if (sent == len) break;
@@ -579,7 +566,7 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
     int r, e;
     if (c->fd < 0) {
       if (ctx == 1) return 0;
-      fail_closed(L);
+      net_closed(L);
       lua_pushliteral(L, "");
       return 3;
     }
@@ -679,10 +666,10 @@ typedef struct connset {
 static void cs_cleanup(lua_State *L, connset *s, int keep) {
   for (int i = 0; i < s->n; i++)
     if (i != keep && s->a[i].fd >= 0) {
-      close_fd(L, s->a[i].fd);
+      loop_close_fd(L, s->a[i].fd);
       s->a[i].fd = -1;
     }
-  close_fd(L, s->epfd);
+  loop_close_fd(L, s->epfd);
   s->epfd = -1;
   s->inflight = 0;
   s->done = 1;
@@ -723,7 +710,7 @@ static void cs_watch(connset *s, int i) {
 static void cs_failed(lua_State *L, connset *s, int i, int err) {
   s->a[i].err = err ? err : ECONNREFUSED;
   if (s->a[i].fd >= 0) {
-    close_fd(L, s->a[i].fd);
+    loop_close_fd(L, s->a[i].fd);
     s->a[i].fd = -1;
     s->inflight--;
   }
@@ -988,7 +975,7 @@ static server *checkserver(lua_State *L, int arg) {
 static int server_gc(lua_State *L) {
   server *sv = lua_touserdata(L, 1);
   if (sv && sv->fd >= 0) {
-    close_fd(L, sv->fd);
+    loop_close_fd(L, sv->fd);
     sv->fd = -1;
   }
   return 0;
@@ -997,7 +984,7 @@ static int server_gc(lua_State *L) {
 /* server:close() -> true, or nil, "closed". */
 static int server_close(lua_State *L) {
   server *sv = checkserver(L, 1);
-  if (sv->fd < 0) return fail_closed(L);
+  if (sv->fd < 0) return net_closed(L);
   server_gc(L);
   lua_pushboolean(L, 1);
   return 1;
@@ -1016,7 +1003,7 @@ static int server_tostring(lua_State *L) {
 /* server:getsockname() -> host, port. */
 static int server_getsockname(lua_State *L) {
   server *sv = checkserver(L, 1);
-  if (sv->fd < 0) return fail_closed(L);
+  if (sv->fd < 0) return net_closed(L);
   return pushaddr(L, &sv->local);
 }
 
@@ -1036,7 +1023,7 @@ static int accept_k(lua_State *L, int status, lua_KContext ctx) {
   (void)status;
   for (;;) {
     int fd, e;
-    if (sv->fd < 0) return fail_closed(L);
+    if (sv->fd < 0) return net_closed(L);
     fd = sock_accept(sv->fd, &c->peer);
     if (fd >= 0) {
       c->fd = fd;

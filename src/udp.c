@@ -41,19 +41,11 @@ static udp *checkudp(lua_State *L, int arg) {
   return luaL_checkudata(L, arg, UDP_MT);
 }
 
-/* nil, "closed". */
-static int fail_closed(lua_State *L) {
-  lua_pushnil(L);
-  lua_pushliteral(L, "closed");
-  return 2;
-}
-
 /* __gc and __close: close once. */
 static int udp_gc(lua_State *L) {
   udp *u = checkudp(L, 1);
   if (u->fd >= 0) {
-    loop_forget_fd(L, u->fd);
-    close(u->fd);
+    loop_close_fd(L, u->fd);
     u->fd = -1;
   }
   return 0;
@@ -62,7 +54,7 @@ static int udp_gc(lua_State *L) {
 /* u:close() -> true, or nil, "closed". */
 static int udp_close(lua_State *L) {
   udp *u = checkudp(L, 1);
-  if (u->fd < 0) return fail_closed(L);
+  if (u->fd < 0) return net_closed(L);
   udp_gc(L);
   lua_pushboolean(L, 1);
   return 1;
@@ -93,7 +85,7 @@ static int pushaddr(lua_State *L, const sock_addr *a) {
 /* u:getsockname() -> host, port. */
 static int udp_getsockname(lua_State *L) {
   udp *u = checkudp(L, 1);
-  if (u->fd < 0) return fail_closed(L);
+  if (u->fd < 0) return net_closed(L);
   sock_name(u->fd, 0, &u->local);
   return pushaddr(L, &u->local);
 }
@@ -101,7 +93,7 @@ static int udp_getsockname(lua_State *L) {
 /* u:getpeername() -> host, port (after connect). */
 static int udp_getpeername(lua_State *L) {
   udp *u = checkudp(L, 1);
-  if (u->fd < 0) return fail_closed(L);
+  if (u->fd < 0) return net_closed(L);
   if (!u->connected) return net_fail(L, "getpeername: not connected");
   return pushaddr(L, &u->peer);
 }
@@ -182,7 +174,7 @@ static int with_address(lua_State *L, int op) {
   sock_addr a[2];
   int n;
   tcp_checkport(L, h + 1);
-  if (u->fd < 0) return fail_closed(L);
+  if (u->fd < 0) return net_closed(L);
   if (!strcmp(host, "*")) return op_run(L, op, host);
   n = tcp_literal(host, 0, 0, a, 2);
   if (n == -2) return net_fail(L, "%s %s: invalid address", opnames[op], pushhostport(L, h));
@@ -210,7 +202,7 @@ static int sendto_k(lua_State *L, int status, lua_KContext ctx) {
   if (sockaddr_for(L, u, OP_SENDTO, lua_tostring(L, 3), (int)lua_tointeger(L, 4), &a) != 0) return 2;
   for (;;) {
     ssize_t n;
-    if (u->fd < 0) return fail_closed(L);
+    if (u->fd < 0) return net_closed(L);
     n = sendto(u->fd, data, len, MSG_NOSIGNAL, &a.u.sa, a.len);
     if (n >= 0) {
       lua_pushinteger(L, (lua_Integer)n);
@@ -232,7 +224,7 @@ static int op_run(lua_State *L, int op, const char *host) {
   udp *u = lua_touserdata(L, 1);
   int port = (int)lua_tointeger(L, hostarg[op] + 1), r;
   sock_addr a;
-  if (u->fd < 0) return fail_closed(L);
+  if (u->fd < 0) return net_closed(L);
   if (op == OP_SENDTO) {
     lua_settop(L, 4);
     lua_pushnumber(L, loop_deadline(u->timeout));
@@ -286,7 +278,7 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
   (void)status;
   for (;;) {
     ssize_t n;
-    if (u->fd < 0) return fail_closed(L);
+    if (u->fd < 0) return net_closed(L);
     n = send(u->fd, data, len, MSG_NOSIGNAL);
     if (n >= 0) {
       lua_pushinteger(L, (lua_Integer)n);
@@ -327,7 +319,7 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
   for (;;) {
     sock_addr from;
     ssize_t n;
-    if (u->fd < 0) return fail_closed(L);
+    if (u->fd < 0) return net_closed(L);
     memset(&from, 0, sizeof from);
     from.len = sizeof from.u;
     n = recvfrom(u->fd, data, size, 0, &from.u.sa, &from.len);
