@@ -210,17 +210,17 @@ int tcp_take_resolved(lua_State *L, int port, int family, sock_addr *out, int ma
 
 /* ---- connection objects ---------------------------------------------- */
 
-static char conn_mt_key;  /* registry: the connection metatable, by address */
 
-/* The connection at arg, checked (the metatable is found by a light key
-   first: receive() per line is hot; luaL_checkudata gives the error). */
+static const void *conn_mt;  /* the connection metatable of the state that opened
+                                tcp last: receive() per line is hot, so the check
+                                compares addresses; other states take the slow path */
+
+/* The connection at arg, checked (luaL_checkudata gives the error). */
 static conn *checkconn(lua_State *L, int arg) {
   void *p = lua_touserdata(L, arg);
   if (p && lua_getmetatable(L, arg)) {
-    int same;
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &conn_mt_key);
-    same = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
+    int same = lua_topointer(L, -1) == conn_mt;
+    lua_pop(L, 1);
     if (same) return p;
   }
   return luaL_checkudata(L, arg, CONN_MT);
@@ -270,6 +270,11 @@ static void trace(lua_State *L, int idx, conn *c, const char *what, const char *
   if (data) lua_pushlstring(L, data, len); else lua_pushnil(L);
   lua_pushvalue(L, idx);
   lua_call(L, 3, 0);
+}
+
+/* Trace what receive is about to return (the string at the top). */
+static void trace_received(lua_State *L, conn *c) {
+  if (c->tracing) trace(L, 1, c, "receive", lua_tostring(L, -1), lua_rawlen(L, -1));
 }
 
 
@@ -472,6 +477,7 @@ enum { PAT_LINE, PAT_LINE_EOL, PAT_ALL, PAT_COUNT };
 
 /* The receive pattern at arg: its kind, and the count for PAT_COUNT. */
 static int checkpattern(lua_State *L, int arg, size_t *count) {
+  if (lua_gettop(L) < arg) return PAT_LINE;  /* the common c:receive() */
   if (lua_type(L, arg) == LUA_TNUMBER) {
     lua_Integer n;
     if (!lua_isinteger(L, arg)) {
@@ -572,7 +578,7 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
     }
     r = take(L, c, kind, count);
     if (r > 0) {
-      trace(L, 1, c, "receive", lua_tostring(L, -1), lua_rawlen(L, -1));
+      trace_received(L, c);
       return 1;
     }
     if (r < 0) return recv_fail(L, c, "line too long", c->buf.linemax, ctx);
@@ -582,7 +588,7 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
       if (kind != PAT_ALL) return recv_fail(L, c, "closed", (size_t)-1, ctx);
       lua_pushlstring(L, buffer_len(&c->buf) ? buffer_data(&c->buf) : "", buffer_len(&c->buf));
       buffer_consume(&c->buf, buffer_len(&c->buf));
-      trace(L, 1, c, "receive", lua_tostring(L, -1), lua_rawlen(L, -1));
+      trace_received(L, c);
       return 1;
     }
     e = errno;
@@ -603,7 +609,7 @@ static int conn_receive(lua_State *L) {
   size_t count = 0;
   int kind = checkpattern(L, 2, &count);
   if (c->fd >= 0 && kind != PAT_ALL && take(L, c, kind, count) > 0) {  /* fast path */
-    trace(L, 1, c, "receive", lua_tostring(L, -1), lua_rawlen(L, -1));
+    trace_received(L, c);
     return 1;
   }
   lua_settop(L, 2);
@@ -1212,7 +1218,8 @@ void tcp_open(lua_State *L) {
   lua_setfield(L, -2, "__close");
   lua_pushcfunction(L, conn_tostring);
   lua_setfield(L, -2, "__tostring");
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &conn_mt_key);
+  conn_mt = lua_topointer(L, -1);
+  lua_pop(L, 1);
   luaL_newmetatable(L, SERVER_MT);
   luaL_newlib(L, server_m);
   lua_setfield(L, -2, "__index");
