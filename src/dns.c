@@ -240,24 +240,62 @@ static int sk_connect(ares_socket_t fd, const struct sockaddr *sa, ares_socklen_
   return connect(fd, sa, n);
 }
 
+/* Text of an address: IPv4 by hand (inet_ntop goes through sprintf, and a
+   busy resolver formats several addresses per answer), IPv6 by inet_ntop. */
+static void addr_text(int family, const void *addr, char *out, size_t n) {
+  if (family == AF_INET && n >= INET_ADDRSTRLEN) {
+    const unsigned char *a = addr;
+    for (int i = 0; i < 4; i++) {
+      unsigned v = a[i];
+      if (v >= 100) *out++ = (char)('0' + v / 100);
+      if (v >= 10) *out++ = (char)('0' + v / 10 % 10);
+      *out++ = (char)('0' + v % 10);
+      *out++ = i < 3 ? '.' : '\0';
+    }
+  } else if (!inet_ntop(family, addr, out, (socklen_t)n)) {
+    snprintf(out, n, "?");
+  }
+}
+
+/* Append the decimal digits of v (>= 0) at out; returns the end. */
+static char *put_uint(char *out, unsigned long long v) {
+  char d[24];
+  int k = 0;
+  do d[k++] = (char)('0' + v % 10); while ((v /= 10) != 0);
+  while (k) *out++ = d[--k];
+  *out = '\0';
+  return out;
+}
+
+/* "ip", "ip:port" or "[ip6]:port" (port 0 and 53 left out) into out,
+   which holds at least HOSTPORT_LEN bytes. */
+#define HOSTPORT_LEN (INET6_ADDRSTRLEN + 10)
+static void hostport_text(int family, const void *addr, int port, char *out) {
+  char *p = out;
+  int bracket = family == AF_INET6 && port != 0 && port != 53;
+  if (bracket) *p++ = '[';
+  addr_text(family, addr, p, INET6_ADDRSTRLEN);
+  p += strlen(p);
+  if (port != 0 && port != 53) {
+    if (bracket) *p++ = ']';
+    *p++ = ':';
+    put_uint(p, (unsigned)port);
+  }
+}
+
 /* Note the address of a peer in c->from ("ip", "ip:port" or "[ip6]:port"). */
 static void note_from(chan *c, const struct sockaddr *sa) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
+  char text[HOSTPORT_LEN];
   if (sa->sa_family == AF_INET) {
     const struct sockaddr_in *s4 = (const void *)sa;
-    inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
-    port = ntohs(s4->sin_port);
+    hostport_text(AF_INET, &s4->sin_addr, ntohs(s4->sin_port), text);
   } else if (sa->sa_family == AF_INET6) {
     const struct sockaddr_in6 *s6 = (const void *)sa;
-    inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
-    port = ntohs(s6->sin6_port);
+    hostport_text(AF_INET6, &s6->sin6_addr, ntohs(s6->sin6_port), text);
   } else {
     return;
   }
-  if (port == 53) snprintf(c->from, sizeof c->from, "%s", host);
-  else if (sa->sa_family == AF_INET6) snprintf(c->from, sizeof c->from, "[%s]:%d", host, port);
-  else snprintf(c->from, sizeof c->from, "%s:%d", host, port);
+  snprintf(c->from, sizeof c->from, "%s", text);
 }
 
 /* Receive for c-ares, noting the sender (TCP: the peer). */
@@ -627,13 +665,9 @@ static int parse_server(const char *s, struct ares_addr_port_node *n) {
 
 /* Append server text for messages: "ip", "ip:port", "[ip6]:port". */
 static void add_server_text(luaL_Buffer *b, int family, const void *addr, int port) {
-  char host[INET6_ADDRSTRLEN];
-  char tmp[INET6_ADDRSTRLEN + 16];
-  if (!inet_ntop(family, addr, host, sizeof host)) strcpy(host, "?");
-  if (port == 0 || port == 53) snprintf(tmp, sizeof tmp, "%s", host);
-  else if (family == AF_INET6) snprintf(tmp, sizeof tmp, "[%s]:%d", host, port);
-  else snprintf(tmp, sizeof tmp, "%s:%d", host, port);
-  luaL_addstring(b, tmp);
+  char text[HOSTPORT_LEN];
+  hostport_text(family, addr, port, text);
+  luaL_addstring(b, text);
 }
 
 /* Push the servers of channel c as one string ("a, b"). */
@@ -742,9 +776,17 @@ static void check_opts(lua_State *L, int idx, chanopts *o, int family_ok, int *f
   }
   lua_pop(L, 1);
   if (o->servers || o->tcp || o->tries || o->timeout >= 0) {
-    size_t l = strlen(o->key);
-    snprintf(o->key + l, sizeof o->key - l, "|t=%d|r=%d|m=%.3f", o->tcp, o->tries,
-             o->timeout);
+    /* by hand, not snprintf: this runs on every call */
+    char *p = o->key + strlen(o->key);
+    if (p + 64 < o->key + sizeof o->key) {
+      memcpy(p, "|t=", 3);
+      p = put_uint(p + 3, (unsigned)o->tcp);
+      memcpy(p, "|r=", 3);
+      p = put_uint(p + 3, (unsigned)o->tries);
+      memcpy(p, "|m=", 3);
+      if (o->timeout < 0) memcpy(p + 3, "-", 2);
+      else put_uint(p + 3, (unsigned long long)(o->timeout * 1000.0 + 0.5));
+    }
   }
 }
 
@@ -968,7 +1010,7 @@ static int set_rdata(lua_State *L, const msg *m, int t, const unsigned char *p, 
   switch (t) {
   case 1: case 28:
     if (rdlen != (t == 1 ? 4 : 16)) return -1;
-    inet_ntop(t == 1 ? AF_INET : AF_INET6, p, addr, sizeof addr);
+    addr_text(t == 1 ? AF_INET : AF_INET6, p, addr, sizeof addr);
     lua_pushstring(L, addr);
     lua_setfield(L, -2, "address");
     return 0;
