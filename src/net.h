@@ -11,6 +11,7 @@
 #ifndef NETLUA_NET_H
 #define NETLUA_NET_H
 
+#include <lauxlib.h>
 #include <lua.h>
 
 #define NETLUA_VERSION "0.1.0"
@@ -43,6 +44,12 @@ const char *net_strerror(int err);
    must never be silently ignored (a typo in `server` would send a query to
    the system resolver). */
 void net_checkopts(lua_State *L, int arg, const char *const known[]);
+
+/* A class of objects: the metatable `name` (registered as luaL_newmetatable
+   does) with __index = a table of `methods`, __gc and __close = `gc` (one
+   idempotent close), and __tostring; left at the top of the stack. */
+void net_newclass(lua_State *L, const char *name, const luaL_Reg *methods,
+                  lua_CFunction gc, lua_CFunction tostring);
 
 /* Push nil, "closed" (a method used after close); returns 2. */
 int net_closed(lua_State *L);

@@ -1205,29 +1205,15 @@ void tcp_open(lua_State *L) {
   static const luaL_Reg fns[] = {{"connect", l_connect}, {"listen", l_listen}, {NULL, NULL}};
   tcp_setnet(L);
   luaL_setfuncs(L, fns, 0);
-  luaL_newmetatable(L, CONN_MT);
-  luaL_newlib(L, conn_m);
+  net_newclass(L, CONN_MT, conn_m, conn_gc, conn_tostring);
+  lua_getfield(L, -1, "__index");  /* the methods written in Lua join them */
   if (luaL_loadstring(L, lua_methods) != LUA_OK) lua_error(L);
   lua_pushvalue(L, -2);
   lua_pushvalue(L, -5);
   lua_call(L, 2, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, conn_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, conn_gc);
-  lua_setfield(L, -2, "__close");
-  lua_pushcfunction(L, conn_tostring);
-  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
   conn_mt = lua_topointer(L, -1);
   lua_pop(L, 1);
-  luaL_newmetatable(L, SERVER_MT);
-  luaL_newlib(L, server_m);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, server_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, server_gc);
-  lua_setfield(L, -2, "__close");
-  lua_pushcfunction(L, server_tostring);
-  lua_setfield(L, -2, "__tostring");
+  net_newclass(L, SERVER_MT, server_m, server_gc, server_tostring);
   lua_pop(L, 1);
 }

@@ -398,14 +398,6 @@ void udp_open(lua_State *L) {
     {"getsockname", udp_getsockname}, {"getpeername", udp_getpeername}, {NULL, NULL}};
   lua_pushcfunction(L, l_udp);
   lua_setfield(L, -2, "udp");
-  luaL_newmetatable(L, UDP_MT);
-  luaL_newlib(L, m);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, udp_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, udp_gc);
-  lua_setfield(L, -2, "__close");
-  lua_pushcfunction(L, udp_tostring);
-  lua_setfield(L, -2, "__tostring");
+  net_newclass(L, UDP_MT, m, udp_gc, udp_tostring);
   lua_pop(L, 1);
 }
