@@ -56,6 +56,7 @@
 
 #include "loop.h"
 #include "net.h"
+#include "netaux.h"
 
 #define STATE_MT  "netlua.dns"
 #define QUERY_MT  "netlua.dnsquery"

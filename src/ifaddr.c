@@ -73,6 +73,8 @@
 #include <lua.h>
 
 #include "net.h"
+#include "errwords.h"
+#include "netaux.h"
 
 /* One interface seen in the getifaddrs list. */
 typedef struct ifrow {

@@ -4,6 +4,10 @@
  * non-blocking, close-on-exec socket creation, connect, listen and accept.
  * Functions that can fail return -1 (or an fd) and leave errno set, or
  * return an errno value where that reads better (marked so).
+ *
+ * SIGPIPE is left at its default, as in lua (so `netlua script | head`
+ * ends as lua5.4 does): every write to a socket, ours and c-ares', uses
+ * MSG_NOSIGNAL instead, so a peer that has gone never kills the process.
  */
 #ifndef NETLUA_SOCK_H
 #define NETLUA_SOCK_H

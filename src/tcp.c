@@ -21,13 +21,14 @@
 #include "buffer.h"
 #include "loop.h"
 #include "net.h"
+#include "errwords.h"
+#include "netaux.h"
 #include "sock.h"
-#include "tcp.h"
+#include "args.h"
 
 #define CONN_MT "netlua.conn"
 #define SERVER_MT "netlua.server"
 #define STAGGER 0.25      /* Happy Eyeballs: next attempt after this */
-#define MAXADDRS 16       /* addresses of one name tried at most */
 #define ALLCHUNK 65536    /* "a" reads grow the buffer by this much */
 
 /* Connection flags. */
@@ -52,161 +53,6 @@ typedef struct server {
   sock_addr local;
 } server;
 
-static char net_key;      /* registry: the net table */
-
-/* ---- shared argument checks and address lookup (tcp.h) --------------- */
-
-int tcp_checkport(lua_State *L, int arg) {
-  int isnum = 0;
-  lua_Integer p = 0;
-  if (lua_type(L, arg) == LUA_TNUMBER || lua_type(L, arg) == LUA_TSTRING)
-    p = lua_tointegerx(L, arg, &isnum);
-  if (!isnum || p < 0 || p > 65535) {
-    const char *got = lua_type(L, arg) == LUA_TSTRING || lua_type(L, arg) == LUA_TNUMBER
-                          ? lua_pushfstring(L, "%s", lua_tostring(L, arg))
-                          : luaL_typename(L, arg);
-    return luaL_argerror(L, arg, lua_pushfstring(L, "port must be an integer 0-65535, got %s", got));
-  }
-  return (int)p;
-}
-
-const char *tcp_checkhost(lua_State *L, int arg) {
-  size_t len;
-  const char *h;
-  if (lua_type(L, arg) != LUA_TSTRING)
-    luaL_argerror(L, arg, lua_pushfstring(L, "host must be a string, got %s", luaL_typename(L, arg)));
-  h = lua_tolstring(L, arg, &len);
-  luaL_argcheck(L, strlen(h) == len, arg, "host contains a NUL byte");
-  luaL_argcheck(L, len > 0, arg, "host is empty");
-  return h;
-}
-
-int tcp_optfamily(lua_State *L, int opts) {
-  int f = 0;
-  if (opts == 0 || lua_type(L, opts) != LUA_TTABLE) return 0;
-  lua_getfield(L, opts, "family");
-  if (!lua_isnil(L, -1)) {
-    const char *s = lua_tostring(L, -1);
-    if (s && (!strcmp(s, "inet") || !strcmp(s, "ipv4") || !strcmp(s, "4"))) f = AF_INET;
-    else if (s && (!strcmp(s, "inet6") || !strcmp(s, "ipv6") || !strcmp(s, "6"))) f = AF_INET6;
-    else luaL_argerror(L, opts, lua_pushfstring(L, "option 'family' must be \"inet\" or \"inet6\", got %s",
-                                                s ? s : luaL_typename(L, -1)));
-  }
-  lua_pop(L, 1);
-  return f;
-}
-
-double tcp_optnumber(lua_State *L, int opts, const char *name, double dflt) {
-  double v = dflt;
-  if (opts == 0 || lua_type(L, opts) != LUA_TTABLE) return dflt;
-  lua_getfield(L, opts, name);
-  if (!lua_isnil(L, -1)) {
-    int ok;
-    v = lua_tonumberx(L, -1, &ok);
-    if (!ok || lua_type(L, -1) != LUA_TNUMBER)
-      luaL_argerror(L, opts, lua_pushfstring(L, "option '%s' must be a number, got %s", name,
-                                             luaL_typename(L, -1)));
-    if (isnan(v)) luaL_argerror(L, opts, lua_pushfstring(L, "option '%s' is NaN", name));
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
-/* A timeout value at idx (a number): the seconds, -1 for math.huge; NaN
-   and negative values are errors (raised on argument `arg`, naming
-   `what`). */
-static double checkseconds(lua_State *L, int idx, int arg, const char *what) {
-  double t = lua_tonumber(L, idx);
-  if (isnan(t) || t < 0)
-    luaL_argerror(L, arg, lua_pushfstring(L, "%s must be a number >= 0 or nil, got %s", what,
-                                          lua_tostring(L, idx)));
-  return isinf(t) ? -1 : t;
-}
-
-double tcp_opttimeout(lua_State *L, int opts) {
-  double t = -1;
-  if (opts == 0 || lua_type(L, opts) != LUA_TTABLE) return -1;
-  tcp_optnumber(L, opts, "timeout", -1);   /* type check */
-  if (lua_getfield(L, opts, "timeout") != LUA_TNIL) t = checkseconds(L, -1, opts, "option 'timeout'");
-  lua_pop(L, 1);
-  return t;
-}
-
-double tcp_checktimeout(lua_State *L, int arg, double dflt) {
-  if (lua_isnoneornil(L, arg)) return dflt;
-  if (lua_type(L, arg) != LUA_TNUMBER)
-    luaL_argerror(L, arg, lua_pushfstring(L, "timeout must be a number >= 0 or nil, got %s",
-                                          luaL_typename(L, arg)));
-  return checkseconds(L, arg, arg, "timeout");
-}
-
-int tcp_literal(const char *host, int port, int family, sock_addr *out, int max) {
-  int n = 0;
-  if (sock_pton(host, port, 0, &out[0]) == 0)
-    return family == 0 || sock_family(&out[0]) == family ? 1 : 0;
-  if (sock_looks_numeric(host)) return -2;
-  if (strcasecmp(host, "localhost") != 0 || max < 2) return -1;
-  if (family != AF_INET) sock_loopback(AF_INET6, port, &out[n++]);
-  if (family != AF_INET6) sock_loopback(AF_INET, port, &out[n++]);
-  return n;
-}
-
-void tcp_setnet(lua_State *L) {
-  lua_pushvalue(L, -1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &net_key);
-}
-
-int tcp_push_resolve(lua_State *L, const char *host, int opts, double timeout) {
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &net_key) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    return 0;
-  }
-  if (lua_getfield(L, -1, "resolve") != LUA_TFUNCTION) {
-    lua_pop(L, 2);
-    return 0;
-  }
-  lua_remove(L, -2);
-  lua_pushstring(L, host);
-  lua_createtable(L, 0, 2);
-  if (opts && lua_type(L, opts) == LUA_TTABLE) {
-    lua_getfield(L, opts, "family");
-    lua_setfield(L, -2, "family");
-  }
-  if (timeout >= 0) {
-    lua_pushnumber(L, timeout);
-    lua_setfield(L, -2, "timeout");
-  }
-  return 1;
-}
-
-int tcp_take_resolved(lua_State *L, int port, int family, sock_addr *out, int max) {
-  sock_addr v6[MAXADDRS], v4[MAXADDRS];
-  int n6 = 0, n4 = 0, first = 0, n = 0;
-  if (lua_type(L, -2) != LUA_TTABLE) {
-    if (!lua_isstring(L, -1)) lua_pushliteral(L, "cannot resolve");
-    return -1;
-  }
-  lua_pop(L, 1);
-  for (lua_Integer i = 1; n6 + n4 < 2 * MAXADDRS; i++) {
-    sock_addr a;
-    int t = lua_rawgeti(L, -1, i);
-    const char *s = t == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    lua_pop(L, 1);
-    if (t == LUA_TNIL) break;
-    if (!s || sock_pton(s, port, family, &a) != 0) continue;
-    if (!first) first = sock_family(&a);
-    if (sock_family(&a) == AF_INET6 && n6 < MAXADDRS) v6[n6++] = a;
-    else if (sock_family(&a) == AF_INET && n4 < MAXADDRS) v4[n4++] = a;
-  }
-  lua_pop(L, 1);
-  for (int i = 0; n < max && (i < n6 || i < n4); i++) {
-    sock_addr *a = first == AF_INET ? v4 : v6, *b = first == AF_INET ? v6 : v4;
-    int na = first == AF_INET ? n4 : n6, nb = first == AF_INET ? n6 : n4;
-    if (i < na && n < max) out[n++] = a[i];
-    if (i < nb && n < max) out[n++] = b[i];
-  }
-  return n;
-}
 
 /* ---- connection objects ---------------------------------------------- */
 
@@ -327,7 +173,7 @@ static int conn_getsockname(lua_State *L) {
 /* conn:settimeout(seconds | nil) -> true: bounds each later call. */
 static int conn_settimeout(lua_State *L) {
   conn *c = checkconn(L, 1);
-  c->timeout = tcp_checktimeout(L, 2, -1);
+  c->timeout = args_checktimeout(L, 2, -1);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -754,8 +600,8 @@ static void cs_start(lua_State *L, connset *s, int i) {
 /* Check the attempts under way: returns the index of one that connected,
    or -1; failed ones are closed. */
 static int cs_poll(lua_State *L, connset *s) {
-  struct pollfd p[MAXADDRS];
-  int idx[MAXADDRS], k = 0;
+  struct pollfd p[ARGS_MAXADDRS];
+  int idx[ARGS_MAXADDRS], k = 0;
   for (int i = 0; i < s->n; i++)
     if (s->a[i].fd >= 0) {
       p[k].fd = s->a[i].fd;
@@ -889,7 +735,7 @@ static int connect_start(lua_State *L, const sock_addr *addrs, int n) {
   lua_settop(L, C_LABEL);
   if (n == 0)
     return net_fail(L, "connect %s: no address%s", lua_tostring(L, C_LABEL),
-                    tcp_optfamily(L, C_OPTS) ? " of that family" : "");
+                    args_optfamily(L, C_OPTS) ? " of that family" : "");
   s = cs_new(L, n);
   for (int i = 0; i < n; i++) s->a[i].addr = addrs[i];
   optlocal(L, &s->local);
@@ -899,10 +745,10 @@ static int connect_start(lua_State *L, const sock_addr *addrs, int n) {
 
 /* After net.resolve: its results are at the top. */
 static int resolved_k(lua_State *L, int status, lua_KContext ctx) {
-  sock_addr addrs[MAXADDRS];
+  sock_addr addrs[ARGS_MAXADDRS];
   int n;
   (void)status; (void)ctx;
-  n = tcp_take_resolved(L, tcp_checkport(L, C_PORT), tcp_optfamily(L, C_OPTS), addrs, MAXADDRS);
+  n = args_take_resolved(L, args_checkport(L, C_PORT), args_optfamily(L, C_OPTS), addrs, ARGS_MAXADDRS);
   if (n < 0) {
     const char *msg = lua_tostring(L, -1);
     size_t ml = strlen(msg);
@@ -933,7 +779,7 @@ static const char *const listen_opts[] = {"timeout", "family", "backlog", "linel
 
 /* opts.linelimit: an integer >= 1 (absent: 0, the default). */
 static size_t optlinelimit(lua_State *L, int opts) {
-  double n = tcp_optnumber(L, opts, "linelimit", 0);
+  double n = args_optnumber(L, opts, "linelimit", 0);
   if (n != 0 && (n < 1 || n != floor(n) || n > 9007199254740992.0))
     luaL_argerror(L, opts, "option 'linelimit' must be an integer >= 1");
   return (size_t)n;
@@ -947,24 +793,24 @@ static int fail_invalid(lua_State *L, const char *op, const char *label) {
 
 /* net.connect(host, port [, opts]) -> conn, or nil, message. */
 static int l_connect(lua_State *L) {
-  const char *host = tcp_checkhost(L, C_HOST);
-  int port = tcp_checkport(L, C_PORT), family, n;
+  const char *host = args_checkhost(L, C_HOST);
+  int port = args_checkport(L, C_PORT), family, n;
   double timeout;
   sock_addr addrs[2];
   conn *c;
   net_checkopts(L, C_OPTS, connect_opts);
-  family = tcp_optfamily(L, C_OPTS);
-  timeout = tcp_opttimeout(L, C_OPTS);
+  family = args_optfamily(L, C_OPTS);
+  timeout = args_opttimeout(L, C_OPTS);
   lua_settop(L, C_OPTS);
   optlocal(L, &addrs[0]);  /* checked now, before any resolution */
   c = newconn(L, optlinelimit(L, C_OPTS));
   c->timeout = timeout;
   lua_pushnumber(L, loop_deadline(c->timeout));
   pushhostport(L, host, port);
-  n = tcp_literal(host, port, family, addrs, 2);
+  n = args_literal(host, port, family, addrs, 2);
   if (n == -2) return fail_invalid(L, "connect", lua_tostring(L, C_LABEL));
   if (n >= 0) return connect_start(L, addrs, n);
-  if (!tcp_push_resolve(L, host, C_OPTS, c->timeout))
+  if (!args_push_resolve(L, host, C_OPTS, c->timeout))
     return net_fail(L, "connect %s: cannot resolve names yet", lua_tostring(L, C_LABEL));
   lua_callk(L, 2, 2, 0, resolved_k);
   return resolved_k(L, LUA_OK, 0);
@@ -1016,7 +862,7 @@ static int server_getsockname(lua_State *L) {
 /* server:settimeout(seconds | nil) -> true: the default for accept. */
 static int server_settimeout(lua_State *L) {
   server *sv = checkserver(L, 1);
-  sv->timeout = tcp_checktimeout(L, 2, -1);
+  sv->timeout = args_checktimeout(L, 2, -1);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -1057,7 +903,7 @@ static int accept_k(lua_State *L, int status, lua_KContext ctx) {
 /* server:accept([timeout]) -> conn, or nil, message. */
 static int server_accept(lua_State *L) {
   server *sv = checkserver(L, 1);
-  double t = tcp_checktimeout(L, 2, sv->timeout);
+  double t = args_checktimeout(L, 2, sv->timeout);
   lua_settop(L, 2);
   newconn(L, sv->linemax);
   lua_pushnumber(L, loop_deadline(t));
@@ -1069,7 +915,7 @@ static int server_accept(lua_State *L) {
 /* Bind and listen on address a; "*" and "::" are dual stack. */
 static int listen_on(lua_State *L, sock_addr *a, int dual) {
   server *sv = lua_touserdata(L, 4);
-  double bl = tcp_optnumber(L, 3, "backlog", 4096);
+  double bl = args_optnumber(L, 3, "backlog", 4096);
   int backlog = bl < 1 ? 1 : bl > 65535 ? 65535 : (int)bl, r;
   int port = sock_port(a);
   const char *label;
@@ -1097,7 +943,7 @@ static int listen_on(lua_State *L, sock_addr *a, int dual) {
 /* After net.resolve in net.listen: take the first address. */
 static int listen_resolved_k(lua_State *L, int status, lua_KContext ctx) {
   sock_addr a[1];
-  int n = tcp_take_resolved(L, tcp_checkport(L, 2), tcp_optfamily(L, 3), a, 1);
+  int n = args_take_resolved(L, args_checkport(L, 2), args_optfamily(L, 3), a, 1);
   (void)status; (void)ctx;
   if (n <= 0) {
     const char *msg = n < 0 ? lua_tostring(L, -1) : "no address of that family";
@@ -1110,18 +956,18 @@ static int listen_resolved_k(lua_State *L, int status, lua_KContext ctx) {
 
 /* net.listen(host, port [, opts]) -> server, or nil, message. */
 static int l_listen(lua_State *L) {
-  const char *host = tcp_checkhost(L, 1);
-  int port = tcp_checkport(L, 2), family;
+  const char *host = args_checkhost(L, 1);
+  int port = args_checkport(L, 2), family;
   server *sv;
   sock_addr a[2];
   net_checkopts(L, 3, listen_opts);
-  family = tcp_optfamily(L, 3);
+  family = args_optfamily(L, 3);
   lua_settop(L, 3);
-  tcp_optnumber(L, 3, "backlog", 0);  /* checked before anything is made */
+  args_optnumber(L, 3, "backlog", 0);  /* checked before anything is made */
   sv = lua_newuserdatauv(L, sizeof *sv, 1);
   memset(sv, 0, sizeof *sv);
   sv->fd = -1;
-  sv->timeout = tcp_opttimeout(L, 3);
+  sv->timeout = args_opttimeout(L, 3);
   sv->linemax = optlinelimit(L, 3);
   luaL_setmetatable(L, SERVER_MT);
   pushhostport(L, host, port);
@@ -1146,7 +992,7 @@ static int l_listen(lua_State *L) {
     }
     return listen_on(L, &a[0], 0);
   }
-  if (!tcp_push_resolve(L, host, 3, -1)) {
+  if (!args_push_resolve(L, host, 3, -1)) {
     lua_getiuservalue(L, 4, 1);
     return net_fail(L, "listen %s: cannot resolve names yet", lua_tostring(L, -1));
   }
@@ -1203,7 +1049,6 @@ void tcp_open(lua_State *L) {
     {"settimeout", server_settimeout}, {"getsockname", server_getsockname},
     {NULL, NULL}};
   static const luaL_Reg fns[] = {{"connect", l_connect}, {"listen", l_listen}, {NULL, NULL}};
-  tcp_setnet(L);
   luaL_setfuncs(L, fns, 0);
   net_newclass(L, CONN_MT, conn_m, conn_gc, conn_tostring);
   lua_getfield(L, -1, "__index");  /* the methods written in Lua join them */

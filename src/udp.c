@@ -3,7 +3,7 @@
  * connect, send, receive, sendto, receivefrom, timeouts). The socket is
  * IPv6 dual stack unless opts.family says "inet", so one object talks to
  * IPv4 and IPv6 peers; IPv4 peers are shown as plain IPv4 addresses. Waits
- * follow loop.h; names go through net.resolve (tcp.h).
+ * follow loop.h; names go through net.resolve (args.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,8 +15,10 @@
 
 #include "loop.h"
 #include "net.h"
+#include "errwords.h"
+#include "netaux.h"
 #include "sock.h"
-#include "tcp.h"
+#include "args.h"
 
 #define UDP_MT "netlua.udp"
 #define MAXDGRAM 65535    /* the largest datagram receive returns */
@@ -101,7 +103,7 @@ static int udp_getpeername(lua_State *L) {
 /* u:settimeout(seconds | nil) -> true. */
 static int udp_settimeout(lua_State *L) {
   udp *u = checkudp(L, 1);
-  u->timeout = tcp_checktimeout(L, 2, -1);
+  u->timeout = args_checktimeout(L, 2, -1);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -146,7 +148,7 @@ static int resolved_k(lua_State *L, int status, lua_KContext ctx) {
   udp *u = lua_touserdata(L, 1);
   sock_addr a[1];
   char buf[SOCK_ADDRSTRLEN];
-  int n = tcp_take_resolved(L, (int)lua_tointeger(L, h + 1),
+  int n = args_take_resolved(L, (int)lua_tointeger(L, h + 1),
                             u->family == AF_INET ? AF_INET : (u->v6only ? AF_INET6 : 0), a, 1);
   (void)status;
   if (n <= 0) {
@@ -170,16 +172,16 @@ static int resolved_k(lua_State *L, int status, lua_KContext ctx) {
 static int with_address(lua_State *L, int op) {
   udp *u = checkudp(L, 1);
   int h = hostarg[op];
-  const char *host = tcp_checkhost(L, h);
+  const char *host = args_checkhost(L, h);
   sock_addr a[2];
   int n;
-  tcp_checkport(L, h + 1);
+  args_checkport(L, h + 1);
   if (u->fd < 0) return net_closed(L);
   if (!strcmp(host, "*")) return op_run(L, op, host);
-  n = tcp_literal(host, 0, 0, a, 2);
+  n = args_literal(host, 0, 0, a, 2);
   if (n == -2) return net_fail(L, "%s %s: invalid address", opnames[op], pushhostport(L, h));
   if (n >= 0) return op_run(L, op, host);
-  if (!tcp_push_resolve(L, host, 0, u->timeout))
+  if (!args_push_resolve(L, host, 0, u->timeout))
     return net_fail(L, "%s %s: cannot resolve names yet", opnames[op], pushhostport(L, h));
   lua_callk(L, 2, 2, op, resolved_k);
   return resolved_k(L, LUA_OK, op);
@@ -369,8 +371,8 @@ static int l_udp(lua_State *L) {
   double timeout;
   udp *u;
   net_checkopts(L, 1, opts);
-  family = tcp_optfamily(L, lua_isnoneornil(L, 1) ? 0 : 1);
-  timeout = tcp_opttimeout(L, lua_istable(L, 1) ? 1 : 0);
+  family = args_optfamily(L, lua_isnoneornil(L, 1) ? 0 : 1);
+  timeout = args_opttimeout(L, lua_istable(L, 1) ? 1 : 0);
   u = lua_newuserdatauv(L, sizeof *u, 0);
   memset(u, 0, sizeof *u);
   u->fd = -1;

@@ -1,59 +1,62 @@
 /*
- * tcp.h: argument checks and address lookup shared by tcp.c and udp.c.
+ * args.h: argument checks and address lookup shared by the services that
+ * take a host, a port, a timeout or a family (tcp, udp).
  * Hosts are numeric IPv4/IPv6 literals (IPv6 possibly in brackets),
  * "localhost", or names handed to net.resolve (dns.c) through lua_callk so
  * that a task yields while the name resolves.
  */
-#ifndef NETLUA_TCP_H
-#define NETLUA_TCP_H
+#ifndef NETLUA_ARGS_H
+#define NETLUA_ARGS_H
 
 #include <lua.h>
 
 #include "sock.h"
 
+#define ARGS_MAXADDRS 16  /* addresses of one name tried at most */
+
 /* A port argument: an integer 0-65535 or a numeric string; else a Lua
    error naming it. */
-int tcp_checkport(lua_State *L, int arg);
+int args_checkport(lua_State *L, int arg);
 
 /* A host argument: a string without NUL bytes; else a Lua error. */
-const char *tcp_checkhost(lua_State *L, int arg);
+const char *args_checkhost(lua_State *L, int arg);
 
 /* opts.family of the table at `opts` (absent: 0): "inet"/"ipv4"/4 give
    AF_INET, "inet6"/"ipv6"/6 give AF_INET6; else a Lua error. */
-int tcp_optfamily(lua_State *L, int opts);
+int args_optfamily(lua_State *L, int opts);
 
 /* opts.NAME as a number (absent: dflt); another type or NaN raises an
    argument error at `opts` naming the option. */
-double tcp_optnumber(lua_State *L, int opts, const char *name, double dflt);
+double args_optnumber(lua_State *L, int opts, const char *name, double dflt);
 
 /* Timeouts, one rule everywhere: nil (or math.huge) means none (-1); a
    number >= 0 is seconds; a negative number, NaN or another type is an
-   argument error. tcp_opttimeout reads opts.timeout of the table at opts;
-   tcp_checktimeout reads argument arg (nil or absent: dflt). */
-double tcp_opttimeout(lua_State *L, int opts);
-double tcp_checktimeout(lua_State *L, int arg, double dflt);
+   argument error. args_opttimeout reads opts.timeout of the table at opts;
+   args_checktimeout reads argument arg (nil or absent: dflt). */
+double args_opttimeout(lua_State *L, int opts);
+double args_checktimeout(lua_State *L, int arg, double dflt);
 
 /* Addresses of a numeric host or "localhost" into out (at most max), in
    the order to try them. Returns their number, -1 for a name (to resolve)
    or -2 for a host that can only be meant as a numeric address but is not
    a valid one ("300.1.1.1", "127", "fe80::1%nosuchif"): those never go to
    DNS. */
-int tcp_literal(const char *host, int port, int family, sock_addr *out, int max);
+int args_literal(const char *host, int port, int family, sock_addr *out, int max);
 
 /* For a name: push net.resolve and its two arguments (name, {family,
    timeout}) and return 1, ready for lua_callk(L, 2, 2, ...); return 0 (and
    push nothing) when net.resolve is not there. opts is the caller's option
    table index (0: none); timeout < 0: none. */
-int tcp_push_resolve(lua_State *L, const char *host, int opts, double timeout);
+int args_push_resolve(lua_State *L, const char *host, int opts, double timeout);
 
 /* The resolver's two results at the top of the stack (a list of address
    strings, or nil and a message): fills out (IPv6 and IPv4 interleaved,
    the first family first, at most max) and returns the count after
    popping both; or returns -1 leaving the message on top (over nothing
    else of the two). */
-int tcp_take_resolved(lua_State *L, int port, int family, sock_addr *out, int max);
+int args_take_resolved(lua_State *L, int port, int family, sock_addr *out, int max);
 
 /* Store the `net` table (at the top) for net.resolve look-ups. */
-void tcp_setnet(lua_State *L);
+void args_setnet(lua_State *L);
 
 #endif
