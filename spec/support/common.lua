@@ -11,10 +11,15 @@ M.root = os.getenv("PWD")
 function M.count_fds()
   collectgarbage()
   collectgarbage()
-  local p = io.popen("ls /proc/" .. M.pid() .. "/fd | wc -l")
-  local n = tonumber(p:read("a"))
-  p:close()
-  return n - 1 -- the ls pipe itself
+  -- the count goes through a file, not a pipe: a pipe's own descriptors
+  -- were sometimes counted once too often
+  local tmp = os.tmpname()
+  os.execute("ls /proc/" .. M.pid() .. "/fd | wc -l >" .. tmp)
+  local f = assert(io.open(tmp))
+  local n = tonumber(f:read("a"))
+  f:close()
+  os.remove(tmp)
+  return n
 end
 
 -- A shell command prefix that runs stock lua5.4 with build/net.so on
