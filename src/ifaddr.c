@@ -7,7 +7,9 @@
  * rtnetlink routes: RTM_GETROUTE for 8.8.8.8 / 2001:4860:4860::8888 (what
  * `ip route get` asks; nothing is sent) for the address on the default
  * route, a route dump of the main table for the default gateways.  No
- * external commands.
+ * external commands.  This file is the Lua API and the tables it builds;
+ * the OS work is below it, without Lua: iflist.c (the getifaddrs list)
+ * and rtnl.c (rtnetlink).
  *
  * Lua API (added to the `net` table by ifaddr_open):
  *
@@ -70,20 +72,9 @@
 
 #include "net.h"
 #include "errwords.h"
+#include "iflist.h"
 #include "netaux.h"
 #include "rtnl.h"
-
-/* One interface seen in the getifaddrs list. */
-typedef struct ifrow {
-  char name[IF_NAMESIZE];
-  unsigned index;
-} ifrow;
-
-/* The rows of every interface in a getifaddrs list, sorted by index. */
-typedef struct iftable {
-  ifrow *rows;
-  size_t n;
-} iftable;
 
 /*
  * What a call holds while it builds Lua tables: the getifaddrs list, the
@@ -119,66 +110,6 @@ static void set_boolean(lua_State *L, const char *k, int b) {
   lua_setfield(L, -2, k);
 }
 
-/* The interface name of an entry: its label up to any ':' ("eth0:1"). */
-static void base_name(const char *label, char out[IF_NAMESIZE]) {
-  size_t i = 0;
-  while (label[i] && label[i] != ':' && i < IF_NAMESIZE - 1) {
-    out[i] = label[i];
-    i++;
-  }
-  out[i] = '\0';
-}
-
-/* True when a getifaddrs entry belongs to the interface `name`. */
-static int belongs(const struct ifaddrs *ifa, const char *name) {
-  char base[IF_NAMESIZE];
-  if (!ifa->ifa_name) return 0;
-  base_name(ifa->ifa_name, base);
-  return strcmp(base, name) == 0;
-}
-
-/* Text of an IPv4 or IPv6 socket address into buf; 0 on success. */
-static int sa_text(const struct sockaddr *sa, char *buf, size_t len) {
-  const void *a;
-  if (!sa) return -1;
-  if (sa->sa_family == AF_INET)
-    a = &((const struct sockaddr_in *)sa)->sin_addr;
-  else if (sa->sa_family == AF_INET6)
-    a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-  else
-    return -1;
-  return inet_ntop(sa->sa_family, a, buf, (socklen_t)len) ? 0 : -1;
-}
-
-/* Number of leading one bits of a netmask (IPv4 or IPv6). */
-static int mask_prefix(const struct sockaddr *sa) {
-  const unsigned char *p;
-  size_t n, i;
-  int bits = 0;
-  if (sa->sa_family == AF_INET) {
-    p = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
-    n = 4;
-  } else {
-    p = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-    n = 16;
-  }
-  for (i = 0; i < n && p[i] == 0xff; i++) bits += 8;
-  if (i < n)
-    for (unsigned char b = p[i]; b & 0x80; b = (unsigned char)(b << 1)) bits++;
-  return bits;
-}
-
-/* True when two IP socket addresses hold the same address. */
-static int same_addr(const struct sockaddr *a, const struct sockaddr *b) {
-  if (a->sa_family != b->sa_family) return 0;
-  if (a->sa_family == AF_INET)
-    return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-           ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-  return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
-
 /* ---- the interface list ------------------------------------------------- */
 
 /* Free what a scratch holds (idempotent): also its __gc. */
@@ -208,48 +139,6 @@ static void scratch_drop(lua_State *L, int idx) {
   lua_pushvalue(L, idx);
   lua_call(L, 1, 0);
   lua_remove(L, idx);
-}
-
-
-/* Index of the interface: from its link entry, else if_nametoindex. */
-static unsigned entry_index(const struct ifaddrs *ifa, const char *name) {
-  if (ifa->ifa_addr && ifa->ifa_addr->sa_family == AF_PACKET &&
-      strcmp(ifa->ifa_name, name) == 0)
-    return (unsigned)((const struct sockaddr_ll *)ifa->ifa_addr)->sll_ifindex;
-  return if_nametoindex(name);
-}
-
-/* Add the interface of one entry to t unless it is there already. */
-static void table_add(iftable *t, const struct ifaddrs *ifa) {
-  char name[IF_NAMESIZE];
-  unsigned index;
-  base_name(ifa->ifa_name, name);
-  for (size_t i = 0; i < t->n; i++)
-    if (strcmp(t->rows[i].name, name) == 0) return;
-  index = entry_index(ifa, name);
-  if (index == 0) return; /* gone meanwhile */
-  memcpy(t->rows[t->n].name, name, sizeof name);
-  t->rows[t->n].index = index;
-  t->n++;
-}
-
-/* qsort order of rows: by interface index. */
-static int row_cmp(const void *a, const void *b) {
-  unsigned x = ((const ifrow *)a)->index, y = ((const ifrow *)b)->index;
-  return (x > y) - (x < y);
-}
-
-/* Fill t with one row per interface of list; 0, or -1 when out of memory. */
-static int table_build(iftable *t, const struct ifaddrs *list) {
-  size_t n = 0;
-  for (const struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next) n++;
-  t->n = 0;
-  t->rows = malloc((n ? n : 1) * sizeof *t->rows);
-  if (!t->rows) return -1;
-  for (const struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next)
-    if (ifa->ifa_name) table_add(t, ifa);
-  qsort(t->rows, t->n, sizeof *t->rows, row_cmp);
-  return 0;
 }
 
 /* Push the flags table of an interface from its IFF_* bits. */
@@ -284,26 +173,18 @@ static void set_mtu(lua_State *L, int sock, const char *name) {
   if (ioctl(sock, SIOCGIFMTU, &ifr) == 0) set_integer(L, "mtu", ifr.ifr_mtu);
 }
 
-/* Scope word of an IPv6 address, as `ip addr` shows it. */
-static const char *v6_scope(const struct in6_addr *a) {
-  if (IN6_IS_ADDR_LOOPBACK(a)) return "host";
-  if (IN6_IS_ADDR_LINKLOCAL(a)) return "link";
-  if (IN6_IS_ADDR_SITELOCAL(a)) return "site";
-  return "global";
-}
-
 /* Set t[k] to the text of sa when sa is a usable address unlike addr. */
 static void set_other(lua_State *L, const char *k, const struct sockaddr *sa,
                       const struct sockaddr *addr) {
   char buf[INET6_ADDRSTRLEN];
   /* glibc puts the local address here when no broadcast/peer was given */
-  if (!sa || sa->sa_family != addr->sa_family || same_addr(sa, addr)) return;
-  if (sa_text(sa, buf, sizeof buf) == 0) set_string(L, k, buf);
+  if (!sa || sa->sa_family != addr->sa_family || iflist_same_addr(sa, addr)) return;
+  if (iflist_sa_text(sa, buf, sizeof buf) == 0) set_string(L, k, buf);
 }
 
 /* Set the IPv6-only fields (scope, scope_id) of an address table. */
 static void set_v6_fields(lua_State *L, const struct sockaddr_in6 *s6) {
-  set_string(L, "scope", v6_scope(&s6->sin6_addr));
+  set_string(L, "scope", iflist_v6_scope(&s6->sin6_addr));
   if (s6->sin6_scope_id) set_integer(L, "scope_id", s6->sin6_scope_id);
 }
 
@@ -332,7 +213,7 @@ static void set_peer_broadcast(lua_State *L, const struct ifaddrs *ifa,
   const void *raw = sa->sa_family == AF_INET
                         ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
                         : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-  int prefix = ifa->ifa_netmask ? mask_prefix(ifa->ifa_netmask) : -1;
+  int prefix = ifa->ifa_netmask ? iflist_mask_prefix(ifa->ifa_netmask) : -1;
   const nladdr *r = rtnl_addr_find(a, sa->sa_family, row->index, prefix, raw);
   if (!r) {
     set_other_guess(L, ifa);
@@ -349,21 +230,15 @@ static void push_addr(lua_State *L, const struct ifaddrs *ifa, const ifrow *row,
   char buf[INET6_ADDRSTRLEN];
   lua_createtable(L, 0, 7);
   set_string(L, "family", sa->sa_family == AF_INET ? "inet" : "inet6");
-  if (sa_text(sa, buf, sizeof buf) == 0) set_string(L, "address", buf);
+  if (iflist_sa_text(sa, buf, sizeof buf) == 0) set_string(L, "address", buf);
   if (ifa->ifa_netmask && ifa->ifa_netmask->sa_family == sa->sa_family &&
-      sa_text(ifa->ifa_netmask, buf, sizeof buf) == 0) {
+      iflist_sa_text(ifa->ifa_netmask, buf, sizeof buf) == 0) {
     set_string(L, "netmask", buf);
-    set_integer(L, "prefix", mask_prefix(ifa->ifa_netmask));
+    set_integer(L, "prefix", iflist_mask_prefix(ifa->ifa_netmask));
   }
   if (sa->sa_family == AF_INET6) set_v6_fields(L, (const void *)sa);
   set_peer_broadcast(L, ifa, row, a);
   if (strcmp(ifa->ifa_name, row->name) != 0) set_string(L, "label", ifa->ifa_name);
-}
-
-/* True when an entry carries an IPv4 or IPv6 address. */
-static int is_ip(const struct ifaddrs *ifa) {
-  return ifa->ifa_addr && (ifa->ifa_addr->sa_family == AF_INET ||
-                           ifa->ifa_addr->sa_family == AF_INET6);
 }
 
 /* Push the addrs list of interface row. */
@@ -371,7 +246,7 @@ static void push_addrs(lua_State *L, const scratch *s, const ifrow *row) {
   lua_Integer n = 0;
   lua_newtable(L);
   for (const struct ifaddrs *ifa = s->list; ifa; ifa = ifa->ifa_next) {
-    if (!is_ip(ifa) || !belongs(ifa, row->name)) continue;
+    if (!iflist_is_ip(ifa) || !iflist_belongs(ifa, row->name)) continue;
     push_addr(L, ifa, row, &s->a);
     lua_rawseti(L, -2, ++n);
   }
@@ -384,7 +259,7 @@ static void push_interface(lua_State *L, const scratch *s, const ifrow *row) {
   set_string(L, "name", row->name);
   set_integer(L, "index", row->index);
   for (const struct ifaddrs *ifa = s->list; ifa; ifa = ifa->ifa_next) {
-    if (!belongs(ifa, row->name)) continue;
+    if (!iflist_belongs(ifa, row->name)) continue;
     if (!have_flags) {
       push_flags(L, ifa->ifa_flags);
       lua_setfield(L, -2, "flags");
@@ -397,13 +272,6 @@ static void push_interface(lua_State *L, const scratch *s, const ifrow *row) {
   set_mtu(L, s->sock, row->name);
   push_addrs(L, s, row);
   lua_setfield(L, -2, "addrs");
-}
-
-/* A datagram socket for interface ioctls, or -1. */
-static int ioctl_socket(void) {
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  return s;
 }
 
 /* True when row matches the argument of net.interface: a name or an index. */
@@ -424,11 +292,11 @@ static int push_matching(lua_State *L, const char *name, lua_Integer index) {
     scratch_drop(L, top);
     return net_fail(L, "getifaddrs: %s", net_strerror(errno)), -1;
   }
-  if (table_build(&s->t, s->list) != 0) {
+  if (iflist_table_build(&s->t, s->list) != 0) {
     scratch_drop(L, top);
     return net_fail(L, "interfaces: out of memory"), -1;
   }
-  s->sock = ioctl_socket();
+  s->sock = iflist_ioctl_socket();
   rtnl_addrs(&s->a);
   lua_createtable(L, (int)s->t.n, 0);
   for (size_t i = 0; i < s->t.n; i++) {
@@ -479,31 +347,6 @@ static int l_hostname(lua_State *L) {
   return 1;
 }
 
-/* True when an address entry may stand in for "my IP" in the fallback:
-   up, of an allowed family, loopback or not as asked, and not link-local. */
-static int fallback_ok(const struct ifaddrs *ifa, int family, int loopback) {
-  const struct sockaddr *sa = ifa->ifa_addr;
-  if (!is_ip(ifa) || !(ifa->ifa_flags & IFF_UP)) return 0;
-  if (family != AF_UNSPEC && sa->sa_family != family) return 0;
-  if (!!(ifa->ifa_flags & IFF_LOOPBACK) != loopback) return 0;
-  if (sa->sa_family == AF_INET6 &&
-      IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)sa)->sin6_addr))
-    return 0;
-  return 1;
-}
-
-/* The first fallback entry: IPv4 before IPv6 unless family says. */
-static const struct ifaddrs *fallback_find(const struct ifaddrs *list,
-                                           int family, int loopback) {
-  static const int order[2] = {AF_INET, AF_INET6};
-  for (int i = 0; i < 2; i++) {
-    if (family != AF_UNSPEC && family != order[i]) continue;
-    for (const struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next)
-      if (fallback_ok(ifa, order[i], loopback)) return ifa;
-  }
-  return NULL;
-}
-
 /* myip without a route: push address, note (2) or nil, message (2). */
 static int myip_fallback(lua_State *L, int family) {
   scratch *s = scratch_new(L);
@@ -515,13 +358,13 @@ static int myip_fallback(lua_State *L, int family) {
     scratch_drop(L, top);
     return net_fail(L, "no default route, and getifaddrs: %s", net_strerror(errno));
   }
-  ifa = fallback_find(s->list, family, 0);
-  if (!ifa) ifa = fallback_find(s->list, family, loopback = 1);
-  if (!ifa || sa_text(ifa->ifa_addr, buf, sizeof buf) != 0) {
+  ifa = iflist_fallback_find(s->list, family, 0);
+  if (!ifa) ifa = iflist_fallback_find(s->list, family, loopback = 1);
+  if (!ifa || iflist_sa_text(ifa->ifa_addr, buf, sizeof buf) != 0) {
     scratch_drop(L, top);
     return net_fail(L, "no address: no interface is up");
   }
-  base_name(ifa->ifa_name, name);
+  iflist_base_name(ifa->ifa_name, name);
   scratch_drop(L, top);
   lua_pushstring(L, buf);
   if (loopback)
