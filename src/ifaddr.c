@@ -7,7 +7,9 @@
  * rtnetlink routes: RTM_GETROUTE for 8.8.8.8 / 2001:4860:4860::8888 (what
  * `ip route get` asks; nothing is sent) for the address on the default
  * route, a route dump of the main table for the default gateways.  No
- * external commands.
+ * external commands.  This file is the Lua API and the tables it builds;
+ * the OS work is below it, without Lua: iflist.c (the getifaddrs list)
+ * and rtnl.c (rtnetlink).
  *
  * Lua API (added to the `net` table by ifaddr_open):
  *
@@ -55,18 +57,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netpacket/packet.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -74,54 +72,9 @@
 
 #include "net.h"
 #include "errwords.h"
+#include "iflist.h"
 #include "netaux.h"
-
-/* One interface seen in the getifaddrs list. */
-typedef struct ifrow {
-  char name[IF_NAMESIZE];
-  unsigned index;
-} ifrow;
-
-/* The rows of every interface in a getifaddrs list, sorted by index. */
-typedef struct iftable {
-  ifrow *rows;
-  size_t n;
-} iftable;
-
-/* Most default routes gateways() reports. */
-#define MAX_GATEWAYS 64
-
-/* One next hop of a default route, from rtnetlink. */
-typedef struct gwrow {
-  int family;                     /* of the route */
-  char gateway[INET6_ADDRSTRLEN]; /* "" when the route has no next hop */
-  char dev[IF_NAMESIZE];
-  unsigned long metric;
-  int weight;                     /* multipath weight; 0 when single path */
-  size_t order;                   /* position in the kernel's answer */
-} gwrow;
-
-/* The default routes found so far. */
-typedef struct gwlist {
-  gwrow rows[MAX_GATEWAYS];
-  size_t n;
-} gwlist;
-
-/* What rtnetlink says about one address that getifaddrs cannot: whether
-   the other address is a peer or a broadcast address. */
-typedef struct nladdr {
-  int family;
-  unsigned index, prefix;
-  unsigned char local[16], peer[16], brd[16];
-  int has_peer, has_brd;
-} nladdr;
-
-/* Every address of an RTM_GETADDR dump; failed when the dump did not work. */
-typedef struct nladdrs {
-  nladdr *rows;
-  size_t n, cap;
-  int failed;
-} nladdrs;
+#include "rtnl.h"
 
 /*
  * What a call holds while it builds Lua tables: the getifaddrs list, the
@@ -157,371 +110,6 @@ static void set_boolean(lua_State *L, const char *k, int b) {
   lua_setfield(L, -2, k);
 }
 
-/* The interface name of an entry: its label up to any ':' ("eth0:1"). */
-static void base_name(const char *label, char out[IF_NAMESIZE]) {
-  size_t i = 0;
-  while (label[i] && label[i] != ':' && i < IF_NAMESIZE - 1) {
-    out[i] = label[i];
-    i++;
-  }
-  out[i] = '\0';
-}
-
-/* True when a getifaddrs entry belongs to the interface `name`. */
-static int belongs(const struct ifaddrs *ifa, const char *name) {
-  char base[IF_NAMESIZE];
-  if (!ifa->ifa_name) return 0;
-  base_name(ifa->ifa_name, base);
-  return strcmp(base, name) == 0;
-}
-
-/* Text of an IPv4 or IPv6 socket address into buf; 0 on success. */
-static int sa_text(const struct sockaddr *sa, char *buf, size_t len) {
-  const void *a;
-  if (!sa) return -1;
-  if (sa->sa_family == AF_INET)
-    a = &((const struct sockaddr_in *)sa)->sin_addr;
-  else if (sa->sa_family == AF_INET6)
-    a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-  else
-    return -1;
-  return inet_ntop(sa->sa_family, a, buf, (socklen_t)len) ? 0 : -1;
-}
-
-/* Number of leading one bits of a netmask (IPv4 or IPv6). */
-static int mask_prefix(const struct sockaddr *sa) {
-  const unsigned char *p;
-  size_t n, i;
-  int bits = 0;
-  if (sa->sa_family == AF_INET) {
-    p = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
-    n = 4;
-  } else {
-    p = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-    n = 16;
-  }
-  for (i = 0; i < n && p[i] == 0xff; i++) bits += 8;
-  if (i < n)
-    for (unsigned char b = p[i]; b & 0x80; b = (unsigned char)(b << 1)) bits++;
-  return bits;
-}
-
-/* True when two IP socket addresses hold the same address. */
-static int same_addr(const struct sockaddr *a, const struct sockaddr *b) {
-  if (a->sa_family != b->sa_family) return 0;
-  if (a->sa_family == AF_INET)
-    return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-           ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-  return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
-/* ---- rtnetlink ---------------------------------------------------------- */
-
-/* Size of the buffer one netlink read goes into (a dump part fits). */
-#define NL_BUFSIZE 65536
-/* Most reads one request may take (bounds a misbehaving kernel answer). */
-#define NL_MAX_READS 4096
-
-/* Called for each reply message of a request; ud is the caller's. */
-typedef void (*nl_handler)(const struct nlmsghdr *h, void *ud);
-
-/* A NETLINK_ROUTE socket with a 1 s receive bound, or -1 (errno set). */
-static int nl_socket(void) {
-  struct timeval tv = {1, 0};
-  int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (s >= 0) setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  return s;
-}
-
-/* Handle the messages of one read; 1 when the answer is complete, 0 when
-   more follows, or -errno (the kernel's error for the request). */
-static int nl_walk(const char *buf, size_t len, unsigned seq, int dump,
-                   nl_handler fn, void *ud) {
-  const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
-  for (; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-    if (h->nlmsg_seq != seq) continue;
-    if (h->nlmsg_type == NLMSG_DONE) return 1;
-    if (h->nlmsg_type == NLMSG_ERROR) {
-      const struct nlmsgerr *e = NLMSG_DATA(h);
-      return e->error ? e->error : 1;
-    }
-    fn(h, ud);
-    if (!dump) return 1;
-  }
-  return 0;
-}
-
-/*
- * Send req (nlmsg_len set) on a fresh rtnetlink socket and pass every reply
- * message to fn: a dump until NLMSG_DONE, else the one answer.  0, or an
- * errno (the kernel's, e.g. ENETUNREACH for a route lookup).
- */
-static int nl_request(struct nlmsghdr *req, nl_handler fn, void *ud) {
-  static unsigned serial;
-  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-  int dump = !!(req->nlmsg_flags & NLM_F_DUMP), s, r = 0, err = 0;
-  char *buf = malloc(NL_BUFSIZE);
-  if (!buf) return ENOMEM;
-  req->nlmsg_seq = ++serial;
-  s = nl_socket();
-  if (s < 0 || sendto(s, req, req->nlmsg_len, 0, (struct sockaddr *)&kernel,
-                      sizeof kernel) < 0)
-    err = errno;
-  for (int i = 0; !err && r == 0 && i < NL_MAX_READS; i++) {
-    ssize_t n = recv(s, buf, NL_BUFSIZE, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) err = n < 0 ? errno : EPROTO;
-    else r = nl_walk(buf, (size_t)n, req->nlmsg_seq, dump, fn, ud);
-  }
-  if (!err && r < 0) err = -r;
-  if (!err && r == 0) err = ETIMEDOUT;
-  if (s >= 0) close(s);
-  free(buf);
-  return err;
-}
-
-/* Index the attributes of a message part: tb[type] = attribute (max types). */
-static void nl_attrs(const struct rtattr *a, int len, const struct rtattr **tb,
-                     int max) {
-  memset(tb, 0, sizeof *tb * (size_t)(max + 1));
-  for (; RTA_OK(a, len); a = RTA_NEXT(a, len))
-    if (a->rta_type <= max) tb[a->rta_type] = a;
-}
-
-/* Byte length of an address of family. */
-static size_t addr_len(int family) {
-  return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
-}
-
-/* Text of the raw address in attribute a (family's size) into out; 0 on
-   success, -1 when a is absent or the wrong size. */
-static int attr_text(const struct rtattr *a, int family, char *out, size_t len) {
-  size_t n = addr_len(family);
-  if (!a || !n || RTA_PAYLOAD(a) != n) return -1;
-  return inet_ntop(family, RTA_DATA(a), out, (socklen_t)len) ? 0 : -1;
-}
-
-/* ---- what rtnetlink adds about addresses (peer, broadcast) -------------- */
-
-/* A request: header, message of type T, room for a few attributes. */
-#define NL_REQ(T) struct { struct nlmsghdr h; T m; char attrs[64]; }
-
-/* Handler of an RTM_GETADDR dump: remember each address's peer/broadcast. */
-static void on_addr(const struct nlmsghdr *h, void *ud) {
-  nladdrs *l = ud;
-  const struct ifaddrmsg *m = NLMSG_DATA(h);
-  const struct rtattr *tb[IFA_MAX + 1], *local;
-  size_t n = addr_len(m->ifa_family);
-  nladdr *r;
-  if (h->nlmsg_type != RTM_NEWADDR || !n || h->nlmsg_len < NLMSG_LENGTH(sizeof *m)) return;
-  nl_attrs(IFA_RTA(m), (int)IFA_PAYLOAD(h), tb, IFA_MAX);
-  local = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-  if (!local || RTA_PAYLOAD(local) != n) return;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? 2 * l->cap : 16;
-    nladdr *rows = realloc(l->rows, cap * sizeof *rows);
-    if (!rows) { l->failed = 1; return; }
-    l->rows = rows;
-    l->cap = cap;
-  }
-  r = memset(&l->rows[l->n++], 0, sizeof *r);
-  r->family = m->ifa_family;
-  r->index = m->ifa_index;
-  r->prefix = m->ifa_prefixlen;
-  memcpy(r->local, RTA_DATA(local), n);
-  /* IFA_ADDRESS is the peer when it differs from IFA_LOCAL */
-  if (tb[IFA_LOCAL] && tb[IFA_ADDRESS] && RTA_PAYLOAD(tb[IFA_ADDRESS]) == n &&
-      memcmp(RTA_DATA(tb[IFA_ADDRESS]), r->local, n) != 0) {
-    memcpy(r->peer, RTA_DATA(tb[IFA_ADDRESS]), n);
-    r->has_peer = 1;
-  }
-  if (tb[IFA_BROADCAST] && RTA_PAYLOAD(tb[IFA_BROADCAST]) == n) {
-    memcpy(r->brd, RTA_DATA(tb[IFA_BROADCAST]), n);
-    r->has_brd = 1;
-  }
-}
-
-/* Fill l from an RTM_GETADDR dump; on any failure l->failed is set and
-   the getifaddrs fields are used instead. */
-static void nl_addrs(nladdrs *l) {
-  NL_REQ(struct ifaddrmsg) req;
-  memset(&req, 0, sizeof req);
-  req.h.nlmsg_len = NLMSG_LENGTH(sizeof req.m);
-  req.h.nlmsg_type = RTM_GETADDR;
-  req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  req.m.ifa_family = AF_UNSPEC;
-  if (nl_request(&req.h, on_addr, l) != 0) l->failed = 1;
-}
-
-/* The rtnetlink row of the address of entry ifa on interface index, or NULL. */
-static const nladdr *nl_find(const nladdrs *l, const struct ifaddrs *ifa,
-                             unsigned index) {
-  const struct sockaddr *sa = ifa->ifa_addr;
-  const void *raw = sa->sa_family == AF_INET
-                        ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
-                        : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-  int prefix = ifa->ifa_netmask ? mask_prefix(ifa->ifa_netmask) : -1;
-  for (size_t i = 0; !l->failed && i < l->n; i++) {
-    const nladdr *r = &l->rows[i];
-    if (r->family == sa->sa_family && r->index == index &&
-        (prefix < 0 || (int)r->prefix == prefix) &&
-        memcmp(r->local, raw, addr_len(r->family)) == 0)
-      return r;
-  }
-  return NULL;
-}
-
-/* ---- routes: default gateways and the route to the outside -------------- */
-
-/* Text of a next hop: RTA_GATEWAY (the route's family) or RTA_VIA (any);
-   "" when there is none. */
-static void hop_text(const struct rtattr *gw, const struct rtattr *via,
-                     int family, char *out, size_t len) {
-  out[0] = '\0';
-  if (gw) {
-    attr_text(gw, family, out, len);
-  } else if (via && RTA_PAYLOAD(via) >= sizeof(struct rtvia)) {
-    const struct rtvia *v = RTA_DATA(via);
-    size_t n = addr_len(v->rtvia_family);
-    if (n && RTA_PAYLOAD(via) >= sizeof *v + n)
-      inet_ntop(v->rtvia_family, v->rtvia_addr, out, (socklen_t)len);
-  }
-}
-
-/* Append one next hop of a default route to l (when there is room). */
-static void gw_add(gwlist *l, int family, const struct rtattr *gw,
-                   const struct rtattr *via, unsigned oif, unsigned long metric,
-                   int weight) {
-  gwrow *g;
-  if (l->n == MAX_GATEWAYS) return;
-  g = &l->rows[l->n];
-  memset(g, 0, sizeof *g);
-  g->family = family;
-  g->metric = metric;
-  g->weight = weight;
-  g->order = l->n;
-  hop_text(gw, via, family, g->gateway, sizeof g->gateway);
-  if (oif && !if_indextoname(oif, g->dev)) return; /* interface gone */
-  l->n++;
-}
-
-/* Add every next hop of an RTA_MULTIPATH attribute (dead ones skipped). */
-static void gw_add_multipath(gwlist *l, int family, const struct rtattr *mp,
-                             unsigned long metric) {
-  const struct rtnexthop *nh = RTA_DATA(mp);
-  int len = (int)RTA_PAYLOAD(mp);
-  while (len >= (int)sizeof *nh && nh->rtnh_len >= sizeof *nh &&
-         nh->rtnh_len <= len) {
-    const struct rtattr *tb[RTA_MAX + 1];
-    nl_attrs(RTNH_DATA(nh), nh->rtnh_len - (int)RTNH_LENGTH(0), tb, RTA_MAX);
-    if (!(nh->rtnh_flags & RTNH_F_DEAD))
-      gw_add(l, family, tb[RTA_GATEWAY], tb[RTA_VIA], (unsigned)nh->rtnh_ifindex,
-             metric, nh->rtnh_hops + 1);
-    len -= (int)RTNH_ALIGN(nh->rtnh_len);
-    nh = RTNH_NEXT(nh);
-  }
-}
-
-/* An unsigned 32-bit attribute, or dflt when absent. */
-static unsigned long attr_u32(const struct rtattr *a, unsigned long dflt) {
-  uint32_t v;
-  if (!a || RTA_PAYLOAD(a) < sizeof v) return dflt;
-  memcpy(&v, RTA_DATA(a), sizeof v);
-  return v;
-}
-
-/* Handler of an RTM_GETROUTE dump: collect the main table's default
-   unicast routes, one row per next hop. */
-static void on_route(const struct nlmsghdr *h, void *ud) {
-  const struct rtmsg *m = NLMSG_DATA(h);
-  const struct rtattr *tb[RTA_MAX + 1];
-  unsigned long metric;
-  if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof *m)) return;
-  if (!addr_len(m->rtm_family) || m->rtm_dst_len != 0 || m->rtm_src_len != 0 ||
-      m->rtm_type != RTN_UNICAST || (m->rtm_flags & RTM_F_CLONED))
-    return;
-  nl_attrs(RTM_RTA(m), (int)RTM_PAYLOAD(h), tb, RTA_MAX);
-  if (attr_u32(tb[RTA_TABLE], m->rtm_table) != RT_TABLE_MAIN) return;
-  metric = attr_u32(tb[RTA_PRIORITY], 0);
-  if (tb[RTA_MULTIPATH])
-    gw_add_multipath(ud, m->rtm_family, tb[RTA_MULTIPATH], metric);
-  else
-    gw_add(ud, m->rtm_family, tb[RTA_GATEWAY], tb[RTA_VIA],
-           (unsigned)attr_u32(tb[RTA_OIF], 0), metric, 0);
-}
-
-/* Fill l with the default routes of the main table; 0 or an errno. */
-static int nl_gateways(gwlist *l) {
-  NL_REQ(struct rtmsg) req;
-  memset(&req, 0, sizeof req);
-  req.h.nlmsg_len = NLMSG_LENGTH(sizeof req.m);
-  req.h.nlmsg_type = RTM_GETROUTE;
-  req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  req.m.rtm_family = AF_UNSPEC;
-  l->n = 0;
-  return nl_request(&req.h, on_route, l);
-}
-
-/* The kernel's answer to "how do I reach the outside": source address,
-   next hop ("" when direct) and interface, as text. */
-typedef struct routeget {
-  char src[INET6_ADDRSTRLEN];
-  char gateway[INET6_ADDRSTRLEN];
-  char dev[IF_NAMESIZE];
-} routeget;
-
-/* Handler of an RTM_GETROUTE answer: fill the routeget ud. */
-static void on_route_get(const struct nlmsghdr *h, void *ud) {
-  const struct rtmsg *m = NLMSG_DATA(h);
-  const struct rtattr *tb[RTA_MAX + 1];
-  routeget *r = ud;
-  unsigned oif;
-  if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof *m)) return;
-  nl_attrs(RTM_RTA(m), (int)RTM_PAYLOAD(h), tb, RTA_MAX);
-  if (attr_text(tb[RTA_PREFSRC], m->rtm_family, r->src, sizeof r->src) != 0)
-    r->src[0] = '\0';
-  hop_text(tb[RTA_GATEWAY], tb[RTA_VIA], m->rtm_family, r->gateway, sizeof r->gateway);
-  oif = (unsigned)attr_u32(tb[RTA_OIF], 0);
-  if (!oif || !if_indextoname(oif, r->dev)) r->dev[0] = '\0';
-}
-
-/*
- * Ask the kernel how it reaches a public address of family (8.8.8.8 or
- * 2001:4860:4860::8888): the question `ip route get` asks, so on a
- * multipath route both name the same next hop.  Nothing is sent.
- * 0 on success, else an errno (ENETUNREACH: no route).
- */
-static int route_get(int family, routeget *out) {
-  NL_REQ(struct rtmsg) req;
-  struct rtattr *dst;
-  size_t n = addr_len(family);
-  memset(&req, 0, sizeof req);
-  memset(out, 0, sizeof *out);
-  req.m.rtm_family = (unsigned char)family;
-  req.m.rtm_dst_len = (unsigned char)(8 * n);
-  dst = (struct rtattr *)((char *)&req.h + NLMSG_ALIGN(NLMSG_LENGTH(sizeof req.m)));
-  dst->rta_type = RTA_DST;
-  dst->rta_len = (unsigned short)RTA_LENGTH(n);
-  inet_pton(family, family == AF_INET ? "8.8.8.8" : "2001:4860:4860::8888",
-            RTA_DATA(dst));
-  req.h.nlmsg_len = NLMSG_ALIGN(NLMSG_LENGTH(sizeof req.m)) + dst->rta_len;
-  req.h.nlmsg_type = RTM_GETROUTE;
-  req.h.nlmsg_flags = NLM_F_REQUEST;
-  return nl_request(&req.h, on_route_get, out);
-}
-
-/* The source address the kernel picks to reach the outside over family,
-   into out (INET6_ADDRSTRLEN bytes); 0 on success, else an errno. */
-static int route_source(int family, char *out) {
-  routeget r;
-  int err = route_get(family, &r);
-  if (err) return err;
-  if (!r.src[0]) return EADDRNOTAVAIL;
-  memcpy(out, r.src, sizeof r.src);
-  return 0;
-}
-
 /* ---- the interface list ------------------------------------------------- */
 
 /* Free what a scratch holds (idempotent): also its __gc. */
@@ -551,48 +139,6 @@ static void scratch_drop(lua_State *L, int idx) {
   lua_pushvalue(L, idx);
   lua_call(L, 1, 0);
   lua_remove(L, idx);
-}
-
-
-/* Index of the interface: from its link entry, else if_nametoindex. */
-static unsigned entry_index(const struct ifaddrs *ifa, const char *name) {
-  if (ifa->ifa_addr && ifa->ifa_addr->sa_family == AF_PACKET &&
-      strcmp(ifa->ifa_name, name) == 0)
-    return (unsigned)((const struct sockaddr_ll *)ifa->ifa_addr)->sll_ifindex;
-  return if_nametoindex(name);
-}
-
-/* Add the interface of one entry to t unless it is there already. */
-static void table_add(iftable *t, const struct ifaddrs *ifa) {
-  char name[IF_NAMESIZE];
-  unsigned index;
-  base_name(ifa->ifa_name, name);
-  for (size_t i = 0; i < t->n; i++)
-    if (strcmp(t->rows[i].name, name) == 0) return;
-  index = entry_index(ifa, name);
-  if (index == 0) return; /* gone meanwhile */
-  memcpy(t->rows[t->n].name, name, sizeof name);
-  t->rows[t->n].index = index;
-  t->n++;
-}
-
-/* qsort order of rows: by interface index. */
-static int row_cmp(const void *a, const void *b) {
-  unsigned x = ((const ifrow *)a)->index, y = ((const ifrow *)b)->index;
-  return (x > y) - (x < y);
-}
-
-/* Fill t with one row per interface of list; 0, or -1 when out of memory. */
-static int table_build(iftable *t, const struct ifaddrs *list) {
-  size_t n = 0;
-  for (const struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next) n++;
-  t->n = 0;
-  t->rows = malloc((n ? n : 1) * sizeof *t->rows);
-  if (!t->rows) return -1;
-  for (const struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next)
-    if (ifa->ifa_name) table_add(t, ifa);
-  qsort(t->rows, t->n, sizeof *t->rows, row_cmp);
-  return 0;
 }
 
 /* Push the flags table of an interface from its IFF_* bits. */
@@ -627,26 +173,18 @@ static void set_mtu(lua_State *L, int sock, const char *name) {
   if (ioctl(sock, SIOCGIFMTU, &ifr) == 0) set_integer(L, "mtu", ifr.ifr_mtu);
 }
 
-/* Scope word of an IPv6 address, as `ip addr` shows it. */
-static const char *v6_scope(const struct in6_addr *a) {
-  if (IN6_IS_ADDR_LOOPBACK(a)) return "host";
-  if (IN6_IS_ADDR_LINKLOCAL(a)) return "link";
-  if (IN6_IS_ADDR_SITELOCAL(a)) return "site";
-  return "global";
-}
-
 /* Set t[k] to the text of sa when sa is a usable address unlike addr. */
 static void set_other(lua_State *L, const char *k, const struct sockaddr *sa,
                       const struct sockaddr *addr) {
   char buf[INET6_ADDRSTRLEN];
   /* glibc puts the local address here when no broadcast/peer was given */
-  if (!sa || sa->sa_family != addr->sa_family || same_addr(sa, addr)) return;
-  if (sa_text(sa, buf, sizeof buf) == 0) set_string(L, k, buf);
+  if (!sa || sa->sa_family != addr->sa_family || iflist_same_addr(sa, addr)) return;
+  if (iflist_sa_text(sa, buf, sizeof buf) == 0) set_string(L, k, buf);
 }
 
 /* Set the IPv6-only fields (scope, scope_id) of an address table. */
 static void set_v6_fields(lua_State *L, const struct sockaddr_in6 *s6) {
-  set_string(L, "scope", v6_scope(&s6->sin6_addr));
+  set_string(L, "scope", iflist_v6_scope(&s6->sin6_addr));
   if (s6->sin6_scope_id) set_integer(L, "scope_id", s6->sin6_scope_id);
 }
 
@@ -671,7 +209,12 @@ static void set_raw(lua_State *L, const char *k, int family, const void *raw) {
    Ethernet interface, IPv6 peers), else guessed from getifaddrs. */
 static void set_peer_broadcast(lua_State *L, const struct ifaddrs *ifa,
                                const ifrow *row, const nladdrs *a) {
-  const nladdr *r = nl_find(a, ifa, row->index);
+  const struct sockaddr *sa = ifa->ifa_addr;
+  const void *raw = sa->sa_family == AF_INET
+                        ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+                        : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+  int prefix = ifa->ifa_netmask ? iflist_mask_prefix(ifa->ifa_netmask) : -1;
+  const nladdr *r = rtnl_addr_find(a, sa->sa_family, row->index, prefix, raw);
   if (!r) {
     set_other_guess(L, ifa);
     return;
@@ -687,21 +230,15 @@ static void push_addr(lua_State *L, const struct ifaddrs *ifa, const ifrow *row,
   char buf[INET6_ADDRSTRLEN];
   lua_createtable(L, 0, 7);
   set_string(L, "family", sa->sa_family == AF_INET ? "inet" : "inet6");
-  if (sa_text(sa, buf, sizeof buf) == 0) set_string(L, "address", buf);
+  if (iflist_sa_text(sa, buf, sizeof buf) == 0) set_string(L, "address", buf);
   if (ifa->ifa_netmask && ifa->ifa_netmask->sa_family == sa->sa_family &&
-      sa_text(ifa->ifa_netmask, buf, sizeof buf) == 0) {
+      iflist_sa_text(ifa->ifa_netmask, buf, sizeof buf) == 0) {
     set_string(L, "netmask", buf);
-    set_integer(L, "prefix", mask_prefix(ifa->ifa_netmask));
+    set_integer(L, "prefix", iflist_mask_prefix(ifa->ifa_netmask));
   }
   if (sa->sa_family == AF_INET6) set_v6_fields(L, (const void *)sa);
   set_peer_broadcast(L, ifa, row, a);
   if (strcmp(ifa->ifa_name, row->name) != 0) set_string(L, "label", ifa->ifa_name);
-}
-
-/* True when an entry carries an IPv4 or IPv6 address. */
-static int is_ip(const struct ifaddrs *ifa) {
-  return ifa->ifa_addr && (ifa->ifa_addr->sa_family == AF_INET ||
-                           ifa->ifa_addr->sa_family == AF_INET6);
 }
 
 /* Push the addrs list of interface row. */
@@ -709,7 +246,7 @@ static void push_addrs(lua_State *L, const scratch *s, const ifrow *row) {
   lua_Integer n = 0;
   lua_newtable(L);
   for (const struct ifaddrs *ifa = s->list; ifa; ifa = ifa->ifa_next) {
-    if (!is_ip(ifa) || !belongs(ifa, row->name)) continue;
+    if (!iflist_is_ip(ifa) || !iflist_belongs(ifa, row->name)) continue;
     push_addr(L, ifa, row, &s->a);
     lua_rawseti(L, -2, ++n);
   }
@@ -722,7 +259,7 @@ static void push_interface(lua_State *L, const scratch *s, const ifrow *row) {
   set_string(L, "name", row->name);
   set_integer(L, "index", row->index);
   for (const struct ifaddrs *ifa = s->list; ifa; ifa = ifa->ifa_next) {
-    if (!belongs(ifa, row->name)) continue;
+    if (!iflist_belongs(ifa, row->name)) continue;
     if (!have_flags) {
       push_flags(L, ifa->ifa_flags);
       lua_setfield(L, -2, "flags");
@@ -735,13 +272,6 @@ static void push_interface(lua_State *L, const scratch *s, const ifrow *row) {
   set_mtu(L, s->sock, row->name);
   push_addrs(L, s, row);
   lua_setfield(L, -2, "addrs");
-}
-
-/* A datagram socket for interface ioctls, or -1. */
-static int ioctl_socket(void) {
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  return s;
 }
 
 /* True when row matches the argument of net.interface: a name or an index. */
@@ -762,12 +292,12 @@ static int push_matching(lua_State *L, const char *name, lua_Integer index) {
     scratch_drop(L, top);
     return net_fail(L, "getifaddrs: %s", net_strerror(errno)), -1;
   }
-  if (table_build(&s->t, s->list) != 0) {
+  if (iflist_table_build(&s->t, s->list) != 0) {
     scratch_drop(L, top);
     return net_fail(L, "interfaces: out of memory"), -1;
   }
-  s->sock = ioctl_socket();
-  nl_addrs(&s->a);
+  s->sock = iflist_ioctl_socket();
+  rtnl_addrs(&s->a);
   lua_createtable(L, (int)s->t.n, 0);
   for (size_t i = 0; i < s->t.n; i++) {
     if ((name || index >= 0) && !row_matches(&s->t.rows[i], name, index)) continue;
@@ -817,31 +347,6 @@ static int l_hostname(lua_State *L) {
   return 1;
 }
 
-/* True when an address entry may stand in for "my IP" in the fallback:
-   up, of an allowed family, loopback or not as asked, and not link-local. */
-static int fallback_ok(const struct ifaddrs *ifa, int family, int loopback) {
-  const struct sockaddr *sa = ifa->ifa_addr;
-  if (!is_ip(ifa) || !(ifa->ifa_flags & IFF_UP)) return 0;
-  if (family != AF_UNSPEC && sa->sa_family != family) return 0;
-  if (!!(ifa->ifa_flags & IFF_LOOPBACK) != loopback) return 0;
-  if (sa->sa_family == AF_INET6 &&
-      IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)sa)->sin6_addr))
-    return 0;
-  return 1;
-}
-
-/* The first fallback entry: IPv4 before IPv6 unless family says. */
-static const struct ifaddrs *fallback_find(const struct ifaddrs *list,
-                                           int family, int loopback) {
-  static const int order[2] = {AF_INET, AF_INET6};
-  for (int i = 0; i < 2; i++) {
-    if (family != AF_UNSPEC && family != order[i]) continue;
-    for (const struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next)
-      if (fallback_ok(ifa, order[i], loopback)) return ifa;
-  }
-  return NULL;
-}
-
 /* myip without a route: push address, note (2) or nil, message (2). */
 static int myip_fallback(lua_State *L, int family) {
   scratch *s = scratch_new(L);
@@ -853,13 +358,13 @@ static int myip_fallback(lua_State *L, int family) {
     scratch_drop(L, top);
     return net_fail(L, "no default route, and getifaddrs: %s", net_strerror(errno));
   }
-  ifa = fallback_find(s->list, family, 0);
-  if (!ifa) ifa = fallback_find(s->list, family, loopback = 1);
-  if (!ifa || sa_text(ifa->ifa_addr, buf, sizeof buf) != 0) {
+  ifa = iflist_fallback_find(s->list, family, 0);
+  if (!ifa) ifa = iflist_fallback_find(s->list, family, loopback = 1);
+  if (!ifa || iflist_sa_text(ifa->ifa_addr, buf, sizeof buf) != 0) {
     scratch_drop(L, top);
     return net_fail(L, "no address: no interface is up");
   }
-  base_name(ifa->ifa_name, name);
+  iflist_base_name(ifa->ifa_name, name);
   scratch_drop(L, top);
   lua_pushstring(L, buf);
   if (loopback)
@@ -875,11 +380,11 @@ static int l_myip(lua_State *L) {
   static const int families[] = {AF_UNSPEC, AF_INET, AF_INET6};
   int family = families[luaL_checkoption(L, 1, "any", names)];
   char buf[INET6_ADDRSTRLEN];
-  if (family != AF_INET6 && route_source(AF_INET, buf) == 0) {
+  if (family != AF_INET6 && rtnl_route_source(AF_INET, buf) == 0) {
     lua_pushstring(L, buf);
     return 1;
   }
-  if (family != AF_INET && route_source(AF_INET6, buf) == 0) {
+  if (family != AF_INET && rtnl_route_source(AF_INET6, buf) == 0) {
     lua_pushstring(L, buf);
     return 1;
   }
@@ -887,15 +392,6 @@ static int l_myip(lua_State *L) {
 }
 
 /* ---- default gateways --------------------------------------------------- */
-
-/* qsort order of gateways: IPv4 first, then by metric, then the kernel's
-   order (the next hops of one multipath route stay together). */
-static int gw_cmp(const void *a, const void *b) {
-  const gwrow *x = a, *y = b;
-  if (x->family != y->family) return x->family == AF_INET ? -1 : 1;
-  if (x->metric != y->metric) return x->metric > y->metric ? 1 : -1;
-  return (x->order > y->order) - (x->order < y->order);
-}
 
 /* Push the table of one gateway. */
 static void push_gateway(lua_State *L, const gwrow *g) {
@@ -907,28 +403,11 @@ static void push_gateway(lua_State *L, const gwrow *g) {
   if (g->weight) set_integer(L, "weight", g->weight);
 }
 
-/* The row of l that is family's preferred default route: the next hop the
-   kernel takes to the outside (as `ip route get` and net.myip see it, which
-   matters on a multipath route), else the first (lowest metric) row.  A
-   route without a next hop ("default dev tun0") counts like any other. */
-static size_t gw_preferred(const gwlist *l, int family) {
-  routeget r;
-  size_t first = l->n;
-  int known = route_get(family, &r) == 0;
-  for (size_t i = 0; i < l->n; i++) {
-    const gwrow *g = &l->rows[i];
-    if (g->family != family) continue;
-    if (first == l->n) first = i;
-    if (known && strcmp(g->gateway, r.gateway) == 0 && strcmp(g->dev, r.dev) == 0)
-      return i;
-  }
-  return first;
-}
-
 /* Push the gateways table of l's rows (sorted): the list, and inet/inet6
    the preferred row of each family. */
 static void push_gateways(lua_State *L, const gwlist *l) {
-  size_t pref[2] = {gw_preferred(l, AF_INET), gw_preferred(l, AF_INET6)};
+  size_t pref[2] = {rtnl_gateway_preferred(l, AF_INET),
+                    rtnl_gateway_preferred(l, AF_INET6)};
   lua_createtable(L, (int)l->n, 2);
   for (size_t i = 0; i < l->n; i++) {
     push_gateway(L, &l->rows[i]);
@@ -943,10 +422,9 @@ static void push_gateways(lua_State *L, const gwlist *l) {
 /* net.gateways() -> { inet = gw, inet6 = gw, gw... }, or nil, message. */
 static int l_gateways(lua_State *L) {
   gwlist l; /* on the stack: nothing to leak if pushing raises */
-  int err = nl_gateways(&l);
+  int err = rtnl_gateways(&l);
   if (err) return net_fail(L, "gateways: rtnetlink: %s", net_strerror(err));
   if (l.n == 0) return net_fail(L, "no default route");
-  qsort(l.rows, l.n, sizeof *l.rows, gw_cmp);
   push_gateways(L, &l);
   return 1;
 }
