@@ -51,7 +51,7 @@ local M = {}
 -- more than one byte in TEXT_SHARE is not text.
 local TEXT_MIN, TEXT_SHARE = 16, 10
 
-local names = { ["\t"] = "\\t", ["\r"] = "\\r", ["\0"] = "\\0", ["\\"] = "\\\\",
+local names = { ["\t"] = "\\t", ["\n"] = "\\n", ["\r"] = "\\r", ["\0"] = "\\0", ["\\"] = "\\\\",
   ["\27"] = "\\x1b" }
 
 -- One byte as a visible escape.
@@ -59,7 +59,7 @@ local function escape(c)
   return names[c] or string.format("\\x%02x", c:byte())
 end
 
--- s with control characters visible (\r \t \0 \x1b, backslash doubled);
+-- s with control characters visible (\r \n \t \0 \x1b, backslash doubled);
 -- bytes >= 0x80 stay when s is valid UTF-8, else they are escaped too.
 function M.visible(s)
   if utf8.len(s) then return (s:gsub("[%c\\]", escape)) end
@@ -161,7 +161,8 @@ local function eventtext(what, data, conn)
   elseif what == "close" then return "closed"
   elseif what == "shutdown" then return "shutdown " .. (s or "both")
   end
-  return s and what .. " " .. s or tostring(what)
+  what = M.visible(tostring(what))
+  return s and what .. " " .. s or what
 end
 
 -- The prefix of every line: "[id] " and the elapsed time.
