@@ -15,8 +15,11 @@
 --       lines are the lines that did arrive and matched nothing (the last
 --       1000 at most), then the partial line, if one came without its
 --       newline, which is also lines.partial. At a close, a last line
---       without newline is tried like any line first. (A partial line at
---       a timeout is consumed from the connection: it is only here.)
+--       without newline counts as a line (tried, then kept in lines like
+--       any other). A partial line at a timeout has been consumed from the
+--       connection: it is only here. Lines are read with receive("l"), so
+--       a prompt without newline ("Password: ") never matches before the
+--       timeout or close.
 --   dialogue.reply(c [, timeout]) -> code, lines
 --       one reply of SMTP/NNTP/FTP form: "250-first", "250-second",
 --       "250 last" ("250" alone ends a reply too): the code as an integer
