@@ -44,6 +44,7 @@
 #include <lualib.h>
 
 #include "loop.h"
+#include "msgh.h"
 #include "repl.h"
 
 #define HISTORY_MAX 1000
@@ -632,10 +633,7 @@ static unsigned char complete_fn(EditLine *el, int ch) {
 
 /* Print the message at the top on stderr and pop it. */
 static void report(repl *r) {
-  const char *msg = lua_tostring(r->L, -1);
-  fprintf(stderr, "%s: %s\n", r->progname, msg ? msg : "(error object is not a string)");
-  fflush(stderr);
-  lua_pop(r->L, 1);
+  msgh_report(r->L, r->progname);
 }
 
 /* A syntax error that ends at <eof>: more lines may complete it. Pops the
