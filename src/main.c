@@ -24,6 +24,7 @@
 #include "msgh.h"
 #include "net.h"
 #include "repl.h"
+#include "task.h"
 
 static const char *progname = "netlua";
 
@@ -243,7 +244,7 @@ static int l_help(lua_State *L) {
 /* Tasks left when the script ends keep running until done, as a server
    script expects. */
 static int run_pending_tasks(lua_State *L) {
-  if (loop_ntasks(L) == 0) return LUA_OK;
+  if (task_count(L) == 0) return LUA_OK;
   lua_getglobal(L, "net");
   lua_getfield(L, -1, "run");
   lua_remove(L, -2);
@@ -290,7 +291,7 @@ static int pmain(lua_State *L) {
     if (script == argc && !(args & (HAS_E | HAS_V)) && dofile(L, NULL) != LUA_OK)
       return 0;
     if (run_pending_tasks(L) != LUA_OK) return 0;
-    if (loop_taskerrors(L) > 0) return 0;  /* a task died: the run failed */
+    if (task_errors(L) > 0) return 0;  /* a task died: the run failed */
   }
   lua_pushboolean(L, 1);
   return 1;
