@@ -599,14 +599,13 @@ void loop_bind(lua_State *L, lua_State *T, loop_waiter *w) {
 }
 
 /* Queue w to run at the next turn. */
-void loop_ready(lua_State *L, loop_waiter *w) {
-  ready_enqueue(loop_get(L), w);
+void loop_ready(loop *lp, loop_waiter *w) {
+  ready_enqueue(lp, w);
 }
 
 /* Take w off its fd, the deadlines and the ready queue (loop still open). */
-void loop_cancel(lua_State *L, loop_waiter *w) {
-  loop *lp = loop_find(L);
-  if (!lp) return;
+void loop_cancel(loop *lp, loop_waiter *w) {
+  if (lp->closed) return;
   waiter_detach(lp, w);
   ready_remove(lp, w);
 }

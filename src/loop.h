@@ -130,12 +130,13 @@ void loop_bind(lua_State *L, lua_State *T, loop_waiter *w);
 /* The waiter T is bound to, or NULL. */
 loop_waiter *loop_bound(lua_State *T);
 
-/* Queue w to run at the next turn (once, however often called). */
-void loop_ready(lua_State *L, loop_waiter *w);
+/* Queue w to run at the next turn of lp (once, however often called). */
+void loop_ready(loop *lp, loop_waiter *w);
 
 /* Take w off everything: its fd, the deadlines, the ready queue. Does
-   nothing once the loop is closed. */
-void loop_cancel(lua_State *L, loop_waiter *w);
+   nothing once the loop is closed (lua_close: the loop's __gc may come
+   first). */
+void loop_cancel(loop *lp, loop_waiter *w);
 
 /* Make T the thread Ctrl-C interrupts (it runs Lua code now); returns the
    one before, to put back. */

@@ -24,6 +24,7 @@ typedef struct tasks tasks;
 /* A task: a coroutine run by the loop. */
 struct task {
   tasks *ts;             /* the tasks of its state */
+  loop *lp;              /* and its loop */
   lua_State *T;
   int ref;               /* registry reference keeping T alive */
   int nargs;             /* arguments for the first resume */
@@ -54,7 +55,7 @@ static int tasks_gc(lua_State *L) {
   while (ts->all) {
     task *t = ts->all;
     ts->all = t->all_next;
-    loop_cancel(L, &t->w);
+    loop_cancel(t->lp, &t->w);
     free(t);
   }
   ts->ntasks = 0;
@@ -83,7 +84,7 @@ static task *task_of_waiter(loop_waiter *w) {
 
 /* A finished task: forget it and let its thread be collected. */
 static void task_free(tasks *ts, lua_State *L, task *t) {
-  loop_cancel(L, &t->w);
+  loop_cancel(t->lp, &t->w);
   if (t->all_prev) t->all_prev->all_next = t->all_next; else ts->all = t->all_next;
   if (t->all_next) t->all_next->all_prev = t->all_prev;
   loop_bind(L, t->T, NULL);
@@ -123,7 +124,7 @@ static void task_resume(lua_State *L, loop_waiter *w) {
   loop_set_running(prev);
   if (st == LUA_YIELD) {
     lua_pop(t->T, nres);
-    if (!t->w.active) loop_ready(L, &t->w);  /* a plain coroutine.yield() */
+    if (!t->w.active) loop_ready(t->lp, &t->w);  /* a plain coroutine.yield() */
     return;
   }
   if (st != LUA_OK) {
@@ -156,18 +157,18 @@ void task_runall(lua_State *L) {
 
 /* net.spawn(fn, ...) -> thread: start fn(...) as a task. */
 static int l_spawn(lua_State *L) {
-  tasks *ts;
+  loop *lp = loop_get(L);
+  tasks *ts = tasks_get(L);
   int n;
   lua_State *T;
   task *t;
-  loop_get(L);
-  ts = tasks_get(L);
   n = lua_gettop(L);
   luaL_checktype(L, 1, LUA_TFUNCTION);
   t = calloc(1, sizeof *t);
   if (!t) return luaL_error(L, "out of memory");
   T = lua_newthread(L);
   t->ts = ts;
+  t->lp = lp;
   t->T = T;
   t->w.heapidx = -1;
   t->w.L = T;
@@ -182,7 +183,7 @@ static int l_spawn(lua_State *L) {
   if (ts->all) ts->all->all_prev = t;
   ts->all = t;
   ts->ntasks++;
-  loop_ready(L, &t->w);
+  loop_ready(lp, &t->w);
   return 1;
 }
 
