@@ -21,7 +21,7 @@ SAN     ?=
 ALLCFLAGS = $(WARN) $(CFLAGS) $(SAN) -fPIC $(PKGCFLAGS) -Isrc \
             -DNETLUA_PREFIX='"$(PREFIX)"' -DLIBEDIT_VERSION='"$(shell pkg-config --modversion libedit)"'
 
-PROG_ONLY := src/main.c src/repl.c
+PROG_ONLY := src/main.c src/msgh.c src/repl.c src/lineedit.c src/complete.c
 CORE_SRC  := $(filter-out $(PROG_ONLY),$(wildcard src/*.c))
 LUA_SRC   := $(sort $(wildcard lua/net/*.lua))
 CORE_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRC)) $(BUILD)/obj/luafiles.o

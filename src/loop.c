@@ -1,11 +1,11 @@
 /*
  * loop.c: the event loop of a Lua state: epoll for fds, a binary heap of
- * deadlines, a queue of tasks (coroutines) ready to run, and Ctrl-C.
- * See loop.h for the contract every waiting call follows.
+ * deadlines, waiters, a queue of waiters ready to run (the tasks of task.c,
+ * through their `run` callback), and Ctrl-C. It knows nothing of what a
+ * task is. See loop.h for the contract every waiting call follows.
  */
 #define _GNU_SOURCE
 #include "loop.h"
-#include "net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,31 +23,7 @@
 #define MAXPOLLERS 4
 #define MAXEVENTS 256
 
-typedef struct task task;
-
-/* Something a thread waits for: an fd's readiness, a deadline, a wake. */
-typedef struct waiter {
-  lua_State *L;          /* the waiting thread */
-  task *task;            /* its task, or NULL for a blocking (main) wait */
-  int fd, events;        /* fd < 0: no fd */
-  int revents;           /* what woke it (0: deadline or wake) */
-  double deadline;       /* < 0: none */
-  int heapidx;           /* position in the heap, -1 if not there */
-  int active, fired;
-  struct waiter *fdnext; /* next waiter on the same fd */
-  struct waiter *up;     /* enclosing blocking wait */
-} waiter;
-
-/* A task: a coroutine run by the loop. */
-struct task {
-  lua_State *T;
-  int ref;               /* registry reference keeping T alive */
-  int nargs;             /* arguments for the first resume */
-  int queued;
-  waiter w;
-  task *next;            /* ready queue */
-  task *all_next, *all_prev;
-};
+typedef loop_waiter waiter;
 
 /* What the loop knows of one fd. */
 typedef struct fdent {
@@ -72,10 +48,7 @@ struct loop {
   int nfds;
   waiter **heap;
   int heapn, heapcap;
-  task *rhead, *rtail;   /* ready queue */
-  task *all;             /* every live task */
-  int ntasks;
-  int taskerrors;        /* tasks that ended with an error */
+  waiter *rhead, *rtail; /* ready queue */
   waiter *mainwait;      /* innermost blocking wait */
   poller pollers[MAXPOLLERS];
   int npollers;
@@ -85,27 +58,7 @@ struct loop {
 };
 
 static char loop_key;
-static char tasks_key;  /* registry: lightuserdata(thread) -> lightuserdata(task) */
-
-/* The task whose thread is T, or NULL. */
-static task *task_of(lua_State *T) {
-  task *t = NULL;
-  if (lua_rawgetp(T, LUA_REGISTRYINDEX, &tasks_key) == LUA_TTABLE) {
-    lua_rawgetp(T, -1, T);
-    t = lua_touserdata(T, -1);
-    lua_pop(T, 1);
-  }
-  lua_pop(T, 1);
-  return t;
-}
-
-/* Record (t) or forget (NULL) the task of thread T. */
-static void task_bind(lua_State *L, lua_State *T, task *t) {
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &tasks_key);
-  if (t) lua_pushlightuserdata(L, t); else lua_pushnil(L);
-  lua_rawsetp(L, -2, T);
-  lua_pop(L, 1);
-}
+static char bound_key;  /* registry: lightuserdata(thread) -> lightuserdata(waiter) */
 
 /* ---- Ctrl-C ---------------------------------------------------------- */
 
@@ -291,7 +244,7 @@ static int fd_register(loop *lp, int fd, int want) {
 
 /* ---- waiters --------------------------------------------------------- */
 
-static void task_enqueue(loop *lp, task *t);
+static void ready_enqueue(loop *lp, waiter *w);
 
 /* Take w off every list. */
 static void waiter_detach(loop *lp, waiter *w) {
@@ -311,7 +264,7 @@ static void waiter_fire(loop *lp, waiter *w, int revents) {
   waiter_detach(lp, w);
   w->fired = 1;
   w->revents = revents;
-  if (w->task) task_enqueue(lp, w->task);
+  if (w->run) ready_enqueue(lp, w);
 }
 
 /* Register w for fd/events/deadline. */
@@ -336,83 +289,48 @@ static void waiter_add(loop *lp, waiter *w, int fd, int events, double deadline)
   }
 }
 
-/* ---- tasks ----------------------------------------------------------- */
+/* ---- the ready queue ------------------------------------------------ */
 
-static void task_enqueue(loop *lp, task *t) {
-  if (t->queued) return;
-  t->queued = 1;
-  t->next = NULL;
-  if (lp->rtail) lp->rtail->next = t; else lp->rhead = t;
-  lp->rtail = t;
+static void ready_enqueue(loop *lp, waiter *w) {
+  if (w->queued) return;
+  w->queued = 1;
+  w->next = NULL;
+  if (lp->rtail) lp->rtail->next = w; else lp->rhead = w;
+  lp->rtail = w;
 }
 
-static task *task_dequeue(loop *lp) {
-  task *t = lp->rhead;
-  if (!t) return NULL;
-  lp->rhead = t->next;
+static waiter *ready_dequeue(loop *lp) {
+  waiter *w = lp->rhead;
+  if (!w) return NULL;
+  lp->rhead = w->next;
   if (!lp->rhead) lp->rtail = NULL;
-  t->queued = 0;
-  return t;
+  w->queued = 0;
+  return w;
 }
 
-/* A finished task: forget it and let its thread be collected. */
-static void task_free(loop *lp, lua_State *L, task *t) {
-  waiter_detach(lp, &t->w);
-  if (t->all_prev) t->all_prev->all_next = t->all_next; else lp->all = t->all_next;
-  if (t->all_next) t->all_next->all_prev = t->all_prev;
-  task_bind(L, t->T, NULL);
-  lua_resetthread(t->T);
-  luaL_unref(L, LUA_REGISTRYINDEX, t->ref);
-  lp->ntasks--;
-  free(t);
-}
-
-/* Print a task's error with its traceback on stderr. */
-static void task_report(loop *lp, lua_State *L, task *t) {
-  const char *msg = lua_tostring(t->T, -1);
-  if (msg == NULL) {
-    if (luaL_callmeta(t->T, -1, "__tostring") && lua_type(t->T, -1) == LUA_TSTRING)
-      msg = lua_tostring(t->T, -1);
-    else
-      msg = lua_pushfstring(t->T, "(error object is a %s value)", luaL_typename(t->T, -1));
+/* Take w out of the ready queue if it is there. */
+static void ready_remove(loop *lp, waiter *w) {
+  waiter *prev = NULL;
+  if (!w->queued) return;
+  for (waiter *q = lp->rhead; q; prev = q, q = q->next) {
+    if (q != w) continue;
+    if (prev) prev->next = w->next; else lp->rhead = w->next;
+    if (lp->rtail == w) lp->rtail = prev;
+    break;
   }
-  luaL_traceback(L, t->T, msg, 0);
-  if (lp->before) lp->before(lp->hookud);
-  fprintf(stderr, "netlua: error in task: %s\n", lua_tostring(L, -1));
-  fflush(stderr);
-  if (lp->after) lp->after(lp->hookud);
-  lua_pop(L, 1);
+  w->queued = 0;
+  w->next = NULL;
 }
 
-/* Resume one task from thread L. */
-static void task_resume(loop *lp, lua_State *L, task *t) {
-  int nres, st;
-  lua_State *prev = running;
-  int nargs = t->nargs;
-  t->nargs = 0;
-  running = t->T;
-  st = lua_resume(t->T, L, nargs, &nres);
-  running = prev;
-  if (st == LUA_YIELD) {
-    lua_pop(t->T, nres);
-    if (!t->w.active) task_enqueue(lp, t);  /* a plain coroutine.yield() */
-    return;
-  }
-  if (st != LUA_OK) {
-    lp->taskerrors++;
-    task_report(lp, L, t);
-  }
-  task_free(lp, L, t);
-}
-
-/* Run the tasks that are ready now (not those that become ready meanwhile). */
+/* Run the waiters that are ready now (not those that become ready
+   meanwhile), from thread L. */
 static void run_ready(loop *lp, lua_State *L) {
   int n = 0;
-  for (task *t = lp->rhead; t; t = t->next) n++;
+  for (waiter *w = lp->rhead; w; w = w->next) n++;
   while (n-- > 0 && !interrupted) {
-    task *t = task_dequeue(lp);
-    if (!t) break;
-    task_resume(lp, L, t);
+    waiter *w = ready_dequeue(lp);
+    if (!w) break;
+    w->run(L, w);
   }
 }
 
@@ -498,11 +416,7 @@ static int loop_gc(lua_State *L) {
   loop *lp = luaL_checkudata(L, 1, "netlua.loop");
   if (lp->closed) return 0;
   lp->closed = 1;
-  while (lp->all) {
-    task *t = lp->all;
-    lp->all = t->all_next;
-    free(t);
-  }
+  lp->rhead = lp->rtail = NULL;
   if (lp->epfd >= 0) close(lp->epfd);
   lp->epfd = -1;
   free(lp->fds);
@@ -538,7 +452,7 @@ loop *loop_get(lua_State *L) {
   lua_pop(L, 1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &loop_key);
   lua_newtable(L);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &tasks_key);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &bound_key);
   return lp;
 }
 
@@ -570,10 +484,10 @@ static int wait_blocking(loop *lp, lua_State *L, waiter *w) {
 int loop_wait(lua_State *L, int fd, int events, double deadline,
               lua_KContext ctx, lua_KFunction k) {
   loop *lp = loop_get(L);
-  task *t = task_of(L);
-  if (t && t->T == L && lua_isyieldable(L)) {
-    waiter_add(lp, &t->w, fd, events, deadline);
-    if (t->w.fired) task_enqueue(lp, t);
+  waiter *tw = loop_bound(L);
+  if (tw && tw->L == L && lua_isyieldable(L)) {
+    waiter_add(lp, tw, fd, events, deadline);
+    if (tw->fired) ready_enqueue(lp, tw);
     return lua_yieldk(L, 0, ctx, k);
   }
   waiter w;
@@ -601,11 +515,11 @@ int loop_turn(lua_State *L, int fd, double deadline) {
 }
 
 void loop_wake(lua_State *T) {
-  task *t = task_of(T);
+  waiter *tw = loop_bound(T);
   loop *lp = loop_find(T);
   if (!lp) return;
-  if (t && t->T == T) {
-    if (t->w.active) waiter_fire(lp, &t->w, 0);
+  if (tw && tw->L == T) {
+    if (tw->active) waiter_fire(lp, tw, 0);
     return;
   }
   for (waiter *w = lp->mainwait; w; w = w->up)
@@ -655,93 +569,50 @@ void loop_set_resume_hooks(lua_State *L, loop_hook before, loop_hook after, void
   lp->hookud = ud;
 }
 
-int loop_ntasks(lua_State *L) {
-  loop *lp = loop_find(L);  /* no loop yet: no tasks, and no epoll fd for nothing */
-  return lp ? lp->ntasks : 0;
-}
-
-int loop_taskerrors(lua_State *L) {
+/* Call the before or after hook, if set (a task's error is output). */
+void loop_call_hook(lua_State *L, int after) {
   loop *lp = loop_find(L);
-  return lp ? lp->taskerrors : 0;
+  loop_hook h = lp ? (after ? lp->after : lp->before) : NULL;
+  if (h) h(lp->hookud);
 }
 
-void loop_run(lua_State *L) {
-  loop *lp = loop_get(L);
-  task *t = task_of(L);
-  if (t && t->T == L) luaL_error(L, "net.run called inside a task");
-  watch_sigpipe(lp);
-  while (lp->ntasks > 0)
-    if (turn(lp, L) < 0) luaL_error(L, "interrupted!");
+/* ---- for the task side ------------------------------------------------ */
+
+/* The waiter thread T is bound to (its task's), or NULL. */
+loop_waiter *loop_bound(lua_State *T) {
+  waiter *w = NULL;
+  if (lua_rawgetp(T, LUA_REGISTRYINDEX, &bound_key) == LUA_TTABLE) {
+    lua_rawgetp(T, -1, T);
+    w = lua_touserdata(T, -1);
+    lua_pop(T, 1);
+  }
+  lua_pop(T, 1);
+  return w;
 }
 
-/* ---- Lua functions --------------------------------------------------- */
-
-/* net.spawn(fn, ...) -> thread: start fn(...) as a task. */
-static int l_spawn(lua_State *L) {
-  loop *lp = loop_get(L);
-  int n = lua_gettop(L);
-  lua_State *T;
-  task *t;
-  luaL_checktype(L, 1, LUA_TFUNCTION);
-  t = calloc(1, sizeof *t);
-  if (!t) return luaL_error(L, "out of memory");
-  T = lua_newthread(L);
-  t->T = T;
-  t->w.heapidx = -1;
-  t->w.L = T;
-  t->w.task = t;
-  lua_pushvalue(L, -1);
-  t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  task_bind(L, T, t);
-  lua_rotate(L, 1, 1);           /* thread first, then fn and args */
-  lua_xmove(L, T, n);            /* fn and args onto the task */
-  t->nargs = n - 1;
-  t->all_next = lp->all;
-  if (lp->all) lp->all->all_prev = t;
-  lp->all = t;
-  lp->ntasks++;
-  task_enqueue(lp, t);
-  return 1;
+/* Bind thread T to w, or unbind it (w NULL). */
+void loop_bind(lua_State *L, lua_State *T, loop_waiter *w) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &bound_key);
+  if (w) lua_pushlightuserdata(L, w); else lua_pushnil(L);
+  lua_rawsetp(L, -2, T);
+  lua_pop(L, 1);
 }
 
-/* net.sleep continuation: done when the deadline has passed. */
-static int sleep_k(lua_State *L, int status, lua_KContext ctx) {
-  double deadline = lua_tonumber(L, 2);
-  (void)status; (void)ctx;
-  while (!loop_expired(deadline)) loop_wait(L, -1, 0, deadline, 0, sleep_k);
-  return 0;
+/* Queue w to run at the next turn. */
+void loop_ready(loop *lp, loop_waiter *w) {
+  ready_enqueue(lp, w);
 }
 
-/* net.sleep(seconds): wait, letting other tasks run. */
-static int l_sleep(lua_State *L) {
-  double s = luaL_checknumber(L, 1);
-  luaL_argcheck(L, s >= 0 && !isnan(s), 1, "seconds must be >= 0");
-  lua_settop(L, 1);
-  lua_pushnumber(L, loop_now() + s);
-  return sleep_k(L, 0, 0);
+/* Take w off its fd, the deadlines and the ready queue (loop still open). */
+void loop_cancel(loop *lp, loop_waiter *w) {
+  if (lp->closed) return;
+  waiter_detach(lp, w);
+  ready_remove(lp, w);
 }
 
-/* net.now() -> monotonic seconds. */
-static int l_now(lua_State *L) {
-  lua_pushnumber(L, loop_now());
-  return 1;
-}
-
-/* net.run(): run until every task has finished. */
-static int l_run(lua_State *L) {
-  loop_run(L);
-  return 0;
-}
-
-/* net.tasks() -> number of unfinished tasks. */
-static int l_tasks(lua_State *L) {
-  lua_pushinteger(L, loop_ntasks(L));
-  return 1;
-}
-
-void loop_open(lua_State *L) {
-  static const luaL_Reg fns[] = {
-    {"spawn", l_spawn}, {"sleep", l_sleep}, {"now", l_now},
-    {"run", l_run}, {"tasks", l_tasks}, {NULL, NULL}};
-  luaL_setfuncs(L, fns, 0);
+/* Make T the thread Ctrl-C interrupts; return the one before. */
+lua_State *loop_set_running(lua_State *T) {
+  lua_State *prev = running;
+  running = T;
+  return prev;
 }

@@ -1,5 +1,7 @@
 /*
- * loop.h: the one event loop of a Lua state (epoll, timers, tasks).
+ * loop.h: the one event loop of a Lua state (epoll, timers, waits, the
+ * queue of tasks ready to run, Ctrl-C). Tasks themselves (net.spawn...) are
+ * task.c's, on top of this (task.h).
  *
  * Contract.  C primitives never block: they try the operation now and, when
  * it would block, call loop_wait().  loop_wait() does the right thing for
@@ -89,14 +91,9 @@ int loop_turn(lua_State *L, int fd, double deadline);
 typedef void (*loop_hook)(void *ud);
 void loop_set_resume_hooks(lua_State *L, loop_hook before, loop_hook after, void *ud);
 
-/* Number of tasks not yet finished. */
-int loop_ntasks(lua_State *L);
-
-/* Number of tasks that ended with an error (reported on stderr) so far. */
-int loop_taskerrors(lua_State *L);
-
-/* Run until every task has finished. Raises "interrupted!" on Ctrl-C. */
-void loop_run(lua_State *L);
+/* Call the `before` (after == 0) or the `after` hook, if set: for output
+   written from inside a batch of resumes (a task's error). */
+void loop_call_hook(lua_State *L, int after);
 
 /* Install netlua's SIGINT handling for state L (the netlua program only):
    Ctrl-C stops running Lua code ("interrupted!") and wakes the loop. */
@@ -104,7 +101,45 @@ void loop_install_sigint(lua_State *L);
 /* Restore the default SIGINT action. */
 void loop_uninstall_sigint(void);
 
-/* Lua side: net.spawn, net.sleep, net.now, net.run, on the table at the top. */
-void loop_open(lua_State *L);
+/* ---- for the task side (task.c) -------------------------------------- */
+
+/* A wait of a thread. A thread bound to a waiter (loop_bind) is a task: in
+   it loop_wait registers that waiter and yields; when the waiter fires it
+   is queued, and a turn of the loop calls its `run` (which resumes the
+   thread). Blocking waits use waiters of their own, with `run` NULL. The
+   fields after `run` are the loop's. */
+typedef struct loop_waiter loop_waiter;
+typedef void (*loop_run_fn)(lua_State *L, loop_waiter *w);
+struct loop_waiter {
+  lua_State *L;              /* the waiting thread */
+  loop_run_fn run;           /* called from a turn (thread L) when ready */
+  int fd, events;            /* fd < 0: no fd */
+  int revents;               /* what woke it (0: deadline or wake) */
+  double deadline;           /* < 0: none */
+  int heapidx;               /* position in the heap, -1 if not there */
+  int active, fired;         /* registered; its wait is over */
+  int queued;                /* in the ready queue */
+  loop_waiter *fdnext;       /* next waiter on the same fd */
+  loop_waiter *up;           /* enclosing blocking wait */
+  loop_waiter *next;         /* ready queue */
+};
+
+/* Bind thread T to waiter w (w->L == T), or unbind it (w NULL). */
+void loop_bind(lua_State *L, lua_State *T, loop_waiter *w);
+
+/* The waiter T is bound to, or NULL. */
+loop_waiter *loop_bound(lua_State *T);
+
+/* Queue w to run at the next turn of lp (once, however often called). */
+void loop_ready(loop *lp, loop_waiter *w);
+
+/* Take w off everything: its fd, the deadlines, the ready queue. Does
+   nothing once the loop is closed (lua_close: the loop's __gc may come
+   first). */
+void loop_cancel(loop *lp, loop_waiter *w);
+
+/* Make T the thread Ctrl-C interrupts (it runs Lua code now); returns the
+   one before, to put back. */
+lua_State *loop_set_running(lua_State *T);
 
 #endif

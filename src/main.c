@@ -21,41 +21,20 @@
 #include <lualib.h>
 
 #include "loop.h"
+#include "msgh.h"
 #include "net.h"
 #include "repl.h"
+#include "task.h"
 
 static const char *progname = "netlua";
 
 /* Flags found on the command line. */
 enum { HAS_ERROR = 1, HAS_I = 2, HAS_V = 4, HAS_E = 8, HAS_BIG_E = 16 };
 
-/* Print a message on stderr, prefixed with the program name. */
-static void l_message(const char *pname, const char *msg) {
-  if (pname) fprintf(stderr, "%s: ", pname);
-  fprintf(stderr, "%s\n", msg);
-  fflush(stderr);
-}
-
 /* Report the error at the top of the stack, if status is not OK. */
 static int report(lua_State *L, int status) {
-  if (status != LUA_OK) {
-    const char *msg = lua_tostring(L, -1);
-    l_message(progname, msg ? msg : "(error object is not a string)");
-    lua_pop(L, 1);
-  }
+  if (status != LUA_OK) msgh_report(L, progname);
   return status;
-}
-
-/* Message handler: turn any error object into a message with a traceback. */
-int netlua_msghandler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-      return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
 }
 
 /* Call the function below its `narg` arguments with a traceback handler and
@@ -265,7 +244,7 @@ static int l_help(lua_State *L) {
 /* Tasks left when the script ends keep running until done, as a server
    script expects. */
 static int run_pending_tasks(lua_State *L) {
-  if (loop_ntasks(L) == 0) return LUA_OK;
+  if (task_count(L) == 0) return LUA_OK;
   lua_getglobal(L, "net");
   lua_getfield(L, -1, "run");
   lua_remove(L, -2);
@@ -312,7 +291,7 @@ static int pmain(lua_State *L) {
     if (script == argc && !(args & (HAS_E | HAS_V)) && dofile(L, NULL) != LUA_OK)
       return 0;
     if (run_pending_tasks(L) != LUA_OK) return 0;
-    if (loop_taskerrors(L) > 0) return 0;  /* a task died: the run failed */
+    if (task_errors(L) > 0) return 0;  /* a task died: the run failed */
   }
   lua_pushboolean(L, 1);
   return 1;
@@ -337,7 +316,7 @@ int main(int argc, char **argv) {
     progname = slash ? slash + 1 : argv[0];
   }
   if (L == NULL) {
-    l_message(progname, "cannot create state: not enough memory");
+    msgh_message(progname, "cannot create state: not enough memory");
     return EXIT_FAILURE;
   }
   raise_fd_limit();

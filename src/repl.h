@@ -12,8 +12,4 @@
    messages. */
 void repl_run(lua_State *L, const char *progname);
 
-/* The message handler of every protected call of the program (main.c):
-   any error object becomes a message with a traceback, as in lua.c. */
-int netlua_msghandler(lua_State *L);
-
 #endif

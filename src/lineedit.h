@@ -1,0 +1,66 @@
+/*
+ * lineedit.h: the prompt's line reader. With a terminal it is libedit (on
+ * the event loop, so tasks run while a line is typed; their output does not
+ * garble the line; Tab completes names; ~/.netlua_history), else plain
+ * reads of standard input, still on the loop.
+ */
+#ifndef NETLUA_LINEEDIT_H
+#define NETLUA_LINEEDIT_H
+
+#include <signal.h>          /* struct sigaction: include with _GNU_SOURCE */
+#include <stdio.h>
+
+#include <histedit.h>
+#include <lua.h>
+
+typedef struct lineedit lineedit;
+
+/* A stdio cookie standing for stdout or stderr while the prompt runs. */
+typedef struct outcookie {
+  lineedit *e;
+  int fd;
+} outcookie;
+
+/* The reader's state: the caller owns the storage, the fields are
+   lineedit.c's. */
+struct lineedit {
+  lua_State *L;
+  const char *progname;
+  EditLine *el;              /* NULL: plain reads */
+  History *hist;
+  char *histfile;            /* NULL: no history file */
+  FILE *out, *err;           /* the real stdout and stderr */
+  FILE *cout, *cerr;         /* the cookies put in their place */
+  outcookie ckout, ckerr;
+  int streamref;             /* registry ref of {io.stdout, io.stderr} */
+  char prompt[256];
+  int editing;               /* inside el_gets: the line is on screen */
+  int cleared;               /* output went over the line: draw it again */
+  int lastnl;                /* that output ended with a newline */
+  int interrupted;           /* Ctrl-C while reading */
+  char in[4096];             /* plain mode: bytes read, not yet used */
+  size_t inlen;
+  char *oldlocale;           /* LC_CTYPE to restore */
+  struct sigaction oldwinch; /* SIGWINCH action to restore */
+};
+
+/* Start reading for state L: a UTF-8 LC_CTYPE; with a usable terminal,
+   libedit (emacs keys, ~/.editrc), SIGWINCH, the history, and stdout and
+   stderr (C's and Lua's) routed so that output keeps the line intact.
+   `progname` names libedit's settings. */
+void lineedit_open(lineedit *e, lua_State *L, const char *progname);
+
+/* Show the first prompt (first != 0) or the second (_PROMPT / _PROMPT2 if
+   set, else "> " and ">> ") and push the line read, without its newline.
+   Returns 1, 0 at end of input, -1 on Ctrl-C (nothing pushed then). */
+int lineedit_read(lineedit *e, int first);
+
+/* Keep a chunk that compiled in the history (not blank ones, not a repeat
+   of the last one); append it to the file now, so a killed session loses
+   nothing. A file that cannot be written is no error. */
+void lineedit_remember(lineedit *e, const char *chunk);
+
+/* Undo lineedit_open: terminal, streams, signal, locale; free it all. */
+void lineedit_close(lineedit *e);
+
+#endif
