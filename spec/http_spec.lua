@@ -212,6 +212,15 @@ describe("net.http", function()
       assert.are.equal("127.0.0.1:" .. nginx.port .. ": too many redirects (3), last to /loop", err)
     end)
 
+    it("sends only the final body to the sink when following redirects", function()
+      local parts = {}
+      local status, _, n = http.get(base .. "/redirect", { timeout = 5, redirects = 1,
+        sink = function(chunk) parts[#parts + 1] = chunk end })
+      assert.are.equal(200, status)
+      assert.are.equal(21, n)
+      assert.are.same({ "you found the target\n" }, parts)
+    end)
+
     it("keeps each Set-Cookie value apart in http.values", function()
       local status, h = http.get(base .. "/cookies", { timeout = 5 })
       assert.are.equal(200, status)
@@ -408,6 +417,16 @@ print(status, n, s:match("VmHWM:%s*(%d+)"))
       assert.is_true(dt >= 0.39 and dt < 1, "took " .. dt)
     end)
 
+    it("times out connecting to an address that never answers, naming it", function()
+      local dead = helper.dead_server()
+      local dt, ok, err, kind = timed(http.get, "http://127.0.0.2:" .. dead.port .. "/", { timeout = 0.3 })
+      dead.close()
+      assert.is_nil(ok)
+      assert.are.equal("timeout", kind)
+      assert.are.equal("127.0.0.2:" .. dead.port .. ": timeout connecting", err)
+      assert.is_true(dt >= 0.29 and dt < 1, "took " .. dt)
+    end)
+
     it("reports a refused connection", function()
       local port = closed_port()
       local ok, err, kind = http.get("http://127.0.0.1:" .. port .. "/", { timeout = 2 })
@@ -454,6 +473,10 @@ print(status, n, s:match("VmHWM:%s*(%d+)"))
         "bad argument #1 to 'request' (timeout: seconds >= 0 expected, got string)")
       assert.has_error(function() http.request { url = "http://127.0.0.1/", sink = 5 } end,
         "bad argument #1 to 'request' (sink: function, file or path expected, got number)")
+      assert.has_error(function() http.request { url = "http://127.0.0.1/", redirects = -1 } end,
+        "bad argument #1 to 'request' (redirects: integer >= 0 or boolean expected, got number)")
+      assert.has_error(function() http.request { url = "http://127.0.0.1/", trace = "path" } end,
+        "bad argument #1 to 'request' (trace: true, function or file expected, got string)")
       assert.has_error(function() http.request { url = "http://127.0.0.1/", body = "abc",
         headers = { ["Content-Length"] = "5" } } end)
     end)

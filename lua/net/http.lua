@@ -138,7 +138,13 @@ local function check_request(r)
   end
   if r.timeout ~= nil and (type(r.timeout) ~= "number" or r.timeout < 0) then bad("timeout", "seconds >= 0", r.timeout) end
   local red = r.redirects
-  if red ~= nil and type(red) ~= "boolean" and math.type(red) ~= "integer" then bad("redirects", "integer or boolean", red) end
+  if red ~= nil and type(red) ~= "boolean" and not (math.type(red) == "integer" and red >= 0) then
+    bad("redirects", "integer >= 0 or boolean", red)
+  end
+  local tr = r.trace
+  if tr ~= nil and type(tr) ~= "boolean" and type(tr) ~= "function" and io.type(tr) ~= "file" then
+    bad("trace", "true, function or file", tr)
+  end
   local sink = r.sink or r.output
   if sink ~= nil and type(sink) ~= "function" and type(sink) ~= "string" and io.type(sink) ~= "file" then
     bad("sink", "function, file or path", sink)
@@ -224,7 +230,8 @@ function Exchange:open(u, opts)
   if left <= 0 then return self:fail("timeout before connecting", "timeout") end
   local conn, err = net.connect(u.host, u.port, { timeout = left, linelimit = M.max_line })
   if not conn then
-    return nil, tostring(err), err == "timeout" and "timeout" or "connect"
+    if err == "timeout" then return self:fail("timeout connecting", "timeout") end
+    return nil, tostring(err), "connect"
   end
   self.conn = conn
   if opts.trace then

@@ -143,4 +143,17 @@ function M.raw_server(answer, host)
   return h
 end
 
+-- A listener on 127.0.0.2 whose backlog is full, so that a connect to it
+-- never completes; returns a handle with .port and :close().
+function M.dead_server()
+  local s = assert(net.listen("127.0.0.2", 0, { backlog = 0 }))
+  local _, port = s:getsockname()
+  local held = {}
+  for i = 1, 2 do held[i] = assert(net.connect("127.0.0.2", port, { timeout = 2 })) end
+  return { port = port, close = function()
+    for _, c in ipairs(held) do c:close() end
+    s:close()
+  end }
+end
+
 return M
