@@ -24,6 +24,14 @@ local function closed_port()
   return p
 end
 
+-- Descriptors open in this process now, without a collection first.
+local function open_fds()
+  local p = io.popen("ls /proc/" .. common.pid() .. "/fd | wc -l")
+  local n = tonumber(p:read("a"))
+  p:close()
+  return n
+end
+
 -- The response bytes "HTTP/1.1 200 OK" with header lines and body.
 local function reply(head, body)
   return "HTTP/1.1 200 OK\r\n" .. head .. "\r\n" .. (body or "")
@@ -479,6 +487,22 @@ print(status, n, s:match("VmHWM:%s*(%d+)"))
         "bad argument #1 to 'request' (trace: true, function or file expected, got string)")
       assert.has_error(function() http.request { url = "http://127.0.0.1/", body = "abc",
         headers = { ["Content-Length"] = "5" } } end)
+    end)
+
+    it("closes the connection when a sink raises, and names a path it cannot open", function()
+      local s, u = raw(reply("Content-Length: 10\r\n", "0123456789"))
+      local before = open_fds()
+      collectgarbage("stop")   -- the close must not wait for a collection
+      local ok, err = pcall(http.get, u, { timeout = 5, sink = function() error("sink blew up") end })
+      local fds = open_fds()
+      collectgarbage("restart")
+      assert.is_false(ok)
+      assert.matches("sink blew up", err)
+      assert.are.equal(before, fds)
+      local status, msg, kind = http.get(u, { timeout = 5, sink = "/nonexistent/dir/file" })
+      assert.is_nil(status)
+      assert.are.equal("sink", kind)
+      assert.are.equal("127.0.0.1:" .. s.port .. ": sink: /nonexistent/dir/file: No such file or directory", msg)
     end)
 
     it("passes a sink's failure back and stops reading", function()

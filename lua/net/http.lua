@@ -405,45 +405,59 @@ function Exchange:read_body(mode, n, write)
   return self:read_close(write)
 end
 
--- Close the connection (idempotent).
+-- Close the connection (idempotent); also the exchange's __close.
 function Exchange:close()
   if self.conn then self.conn:close(); self.conn = nil end
 end
+Exchange.__close = Exchange.close
 
 -- ---- request --------------------------------------------------------
 
--- One request/response on a fresh connection. Returns code, reason,
--- headers, body result (see below) or the failure result. `write` and
--- `finish` take the body unless follow(code, headers) says the response is
--- a redirect to follow (its body is then read and dropped).
-local function exchange(method, u, r, deadline, sink, follow)
-  local host = u.ipv6 and "[" .. u.host .. "]" or u.host
-  local ex = setmetatable({ deadline = deadline, label = host .. ":" .. tostring(u.port) }, Exchange)
-  local function finish(...) ex:close(); return ... end
-  local ok, err, kind = ex:open(u, r)
-  if not ok then return finish(nil, err, kind) end
-  ok, err, kind = ex:send_request(method, u, r.headers or {}, r.body)
-  if not ok then return finish(nil, err, kind) end
-  local code, reason, h = ex:read_head()
-  if not code then return finish(nil, reason, h) end
-  local mode, n = ex:framing(method, code, h)
-  if not mode then return finish(nil, n, "protocol") end
+-- "host:port" of parsed URL u, IPv6 in brackets: the name in messages.
+local function label(u)
+  return (u.ipv6 and "[" .. u.host .. "]" or u.host) .. ":" .. tostring(u.port)
+end
+
+-- Read the body framed by (mode, n) into the sink (or drop it when
+-- `drop`); returns the body (the byte count with a sink) or the failure
+-- result.
+local function take_body(ex, mode, n, sink, drop)
   local write, done
-  if follow(code, h) then
+  if drop then
     write, done = function() return true end, function() return true end
   else
     write, done = open_sink(sink)
-    if not write then return finish(nil, ex.label .. ": " .. done, "sink") end
+    if not write then return ex:fail(done, "sink") end
   end
   local count = 0
-  local function counted(s) count = count + #s; return write(s) end
-  ok, err, kind = ex:read_body(mode, n, counted)
+  local ok, err, kind = ex:read_body(mode, n, function(s) count = count + #s; return write(s) end)
   if not ok then
-    if sink and done then done(err) end
-    return finish(nil, err, kind)
+    if sink and not drop then done(err) end
+    return nil, err, kind
   end
   local body = done()
-  return finish(code, reason, h, sink and count or body)
+  if sink then return count end
+  return body
+end
+
+-- One request/response on a fresh connection, closed after (also when an
+-- error is raised). Returns code, reason, headers, body (or byte count) or
+-- the failure result. The body of a redirect that follow(code, headers)
+-- says to follow is read and dropped.
+local function exchange(method, u, r, deadline, follow)
+  local ex <close> = setmetatable({ deadline = deadline, label = label(u) }, Exchange)
+  local ok, err, kind = ex:open(u, r)
+  if not ok then return nil, err, kind end
+  ok, err, kind = ex:send_request(method, u, r.headers or {}, r.body)
+  if not ok then return nil, err, kind end
+  local code, reason, h = ex:read_head()
+  if not code then return nil, reason, h end
+  local mode, n = ex:framing(method, code, h)
+  if not mode then return nil, n, "protocol" end
+  local body
+  body, err, kind = take_body(ex, mode, n, r.sink or r.output, follow(code, h))
+  if body == nil then return nil, err, kind end
+  return code, reason, h, body
 end
 
 -- The request to make after a redirect with `code` from parsed URL `u`
@@ -482,11 +496,11 @@ function M.request(r)
     local function follow(code, h)
       return redirect_codes[code] and h.location ~= nil and hops > 0
     end
-    local code, reason, h, body = exchange(method, u, req, deadline, r.sink or r.output, follow)
+    local code, reason, h, body = exchange(method, u, req, deadline, follow)
     if not code then return nil, reason, h end
     if not follow(code, h) then return code, h, body, reason end
     if hop == hops then
-      return nil, url.authority(u) .. ": too many redirects (" .. hops .. "), last to " .. h.location, "redirect"
+      return nil, label(u) .. ": too many redirects (" .. hops .. "), last to " .. h.location, "redirect"
     end
     where, err = url.resolve(where, h.location)
     if not where then return nil, err, "redirect" end
