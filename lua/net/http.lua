@@ -100,27 +100,28 @@ end
 
 -- ---- argument checks (raise) ----------------------------------------
 
+-- The checks below raise plain messages (level 0); request and get
+-- re-raise them at their caller's line.
+
 -- Raise a bad-argument error for request option `what`.
 local function bad(what, expected, got)
-  error("bad argument #1 to 'request' (" .. what .. ": " .. expected .. " expected, got " .. type(got) .. ")", 4)
+  error("bad argument #1 to 'request' (" .. what .. ": " .. expected .. " expected, got " .. type(got) .. ")", 0)
 end
 
 -- Raise unless s (from the caller) is free of CR, LF and NUL.
 local function no_injection(what, s)
   if s:find("[\r\n%z]") then
     error("request: CR, LF or NUL in " .. what .. " " .. string.format("%q", s):gsub("\\\n", "\\n") ..
-      " (header injection refused)", 4)
+      " (header injection refused)", 0)
   end
 end
 
--- Check the request table's types and contents; raises on misuse.
-local function check_request(r)
-  if type(r) ~= "table" then error("bad argument #1 to 'request' (table expected, got " .. type(r) .. ")", 3) end
-  if type(r.url) ~= "string" then bad("url", "string", r.url) end
+-- Check the method and the headers (names, values, Content-Length).
+local function check_head(r)
   if r.method ~= nil then
     if type(r.method) ~= "string" then bad("method", "string", r.method) end
     no_injection("method", r.method)
-    if not r.method:find(token) then error("request: bad method " .. string.format("%q", r.method), 3) end
+    if not r.method:find(token) then error("request: bad method " .. string.format("%q", r.method), 0) end
   end
   if r.headers ~= nil and type(r.headers) ~= "table" then bad("headers", "table", r.headers) end
   for k, v in pairs(r.headers or {}) do
@@ -128,14 +129,19 @@ local function check_request(r)
     if type(v) ~= "string" and type(v) ~= "number" then bad("header " .. k, "string", v) end
     no_injection("header name", k)
     no_injection("header " .. k, tostring(v))
-    if not k:find(token) then error("request: bad header name " .. string.format("%q", k), 3) end
-  end
-  if r.body ~= nil and type(r.body) ~= "string" then bad("body", "string", r.body) end
-  for k, v in pairs(r.headers or {}) do
+    if not k:find(token) then error("request: bad header name " .. string.format("%q", k), 0) end
     if k:lower() == "content-length" and tostring(v) ~= tostring(#(r.body or "")) then
-      error("request: Content-Length " .. v .. " given for a body of " .. #(r.body or "") .. " bytes", 3)
+      error("request: Content-Length " .. v .. " given for a body of " .. #(r.body or "") .. " bytes", 0)
     end
   end
+end
+
+-- Check the request table's types and contents; raises on misuse.
+local function check_request(r)
+  if type(r) ~= "table" then error("bad argument #1 to 'request' (table expected, got " .. type(r) .. ")", 0) end
+  if type(r.url) ~= "string" then bad("url", "string", r.url) end
+  if r.body ~= nil and type(r.body) ~= "string" then bad("body", "string", r.body) end
+  check_head(r)
   if r.timeout ~= nil and (type(r.timeout) ~= "number" or r.timeout < 0) then bad("timeout", "seconds >= 0", r.timeout) end
   local red = r.redirects
   if red ~= nil and type(red) ~= "boolean" and not (math.type(red) == "integer" and red >= 0) then
@@ -149,6 +155,12 @@ local function check_request(r)
   if sink ~= nil and type(sink) ~= "function" and type(sink) ~= "string" and io.type(sink) ~= "file" then
     bad("sink", "function, file or path", sink)
   end
+end
+
+-- check_request(r), its error raised at the line that called request/get.
+local function checked(r)
+  local ok, err = pcall(check_request, r)
+  if not ok then error(err, 3) end
 end
 
 -- ---- sinks ----------------------------------------------------------
@@ -480,11 +492,8 @@ local function redirected_request(r, method, code, u, where)
   return n
 end
 
--- request{method, url, headers, body, timeout, redirects, sink|output, trace}
--- -> status, headers, body (or byte count with a sink), reason; or nil,
--- message, kind.
-function M.request(r)
-  check_request(r)
+-- Make checked request r, following redirects as it asks.
+local function perform(r)
   local deadline = net.now() + (r.timeout or M.timeout)
   local hops = r.redirects == true and M.max_redirects or tonumber(r.redirects) or 0
   local method = r.method or "GET"
@@ -509,6 +518,14 @@ function M.request(r)
   end
 end
 
+-- request{method, url, headers, body, timeout, redirects, sink|output, trace}
+-- -> status, headers, body (or byte count with a sink), reason; or nil,
+-- message, kind.
+function M.request(r)
+  checked(r)
+  return perform(r)
+end
+
 -- get(url [, opts]) -> status, headers, body: request{url=url, ...opts}.
 function M.get(u, opts)
   if type(u) ~= "string" then error("bad argument #1 to 'get' (string expected, got " .. type(u) .. ")", 2) end
@@ -516,7 +533,8 @@ function M.get(u, opts)
   local r = {}
   for k, v in pairs(opts or {}) do r[k] = v end
   r.url, r.method = u, r.method or "GET"
-  return M.request(r)
+  checked(r)
+  return perform(r)
 end
 
 -- ---- helpers --------------------------------------------------------
