@@ -89,6 +89,16 @@ local function add_header(h, name, value)
   end
 end
 
+-- Append `more` (an obsolete folded continuation line) to the last value
+-- received for field `name`, with one space.
+local function fold_header(h, name, more)
+  local info = meta[h]
+  local low = name:lower()
+  local list = info.values[low]
+  list[#list] = list[#list] .. " " .. more
+  rawset(h, info.names[low], table.concat(list, ", "))
+end
+
 -- Each value received for field `name` of headers table h, as a list.
 function M.values(h, name)
   if type(name) ~= "string" then error("bad argument #2 to 'values' (string expected, got " .. type(name) .. ")", 2) end
@@ -297,7 +307,7 @@ function Exchange:read_fields(h, used, what)
     end
     if line == "" then return true end
     if line:find("^[ \t]") and last then       -- obsolete line folding: join with a space
-      add_header(h, last, (line:gsub("^[ \t]+", ""):gsub("[ \t]+$", "")))
+      fold_header(h, last, (line:gsub("^[ \t]+", ""):gsub("[ \t]+$", "")))
     else
       local name, value = line:match("^([^:]+):[ \t]*(.-)[ \t]*$")
       if not name or not name:find(token) or value:find("[%z\r\n]") then
