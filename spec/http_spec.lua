@@ -494,23 +494,48 @@ print(status, n, s:match("VmHWM:%s*(%d+)"))
       assert.has_error(function() http.request { url = "http://127.0.0.1/", trace = "path" } end,
         "bad argument #1 to 'request' (trace: true, function or file expected, got string)")
       assert.has_error(function() http.request { url = "http://127.0.0.1/", body = "abc",
+        headers = { ["Transfer-Encoding"] = "chunked" } } end,
+        'request: Transfer-Encoding "chunked" not supported (bodies are sent with Content-Length)')
+      assert.has_error(function() http.request { url = "http://127.0.0.1/", body = "abc",
         headers = { ["Content-Length"] = "5" } } end)
     end)
 
     it("closes the connection when a sink raises, and names a path it cannot open", function()
-      local s, u = raw(reply("Content-Length: 10\r\n", "0123456789"))
-      local before = open_fds()
+      local seen   -- what the server's read after its reply gave: the client's close, not a timeout
+      local s, u = raw(function(c)
+        c:send(reply("Content-Length: 10\r\n", "0123456789"))
+        c:settimeout(2)
+        local data, err = c:receive("a")
+        seen = data and "closed" or err
+      end)
       collectgarbage("stop")   -- the close must not wait for a collection
       local ok, err = pcall(http.get, u, { timeout = 5, sink = function() error("sink blew up") end })
-      local fds = open_fds()
+      for _ = 1, 100 do if seen then break end net.sleep(0.02) end
       collectgarbage("restart")
       assert.is_false(ok)
       assert.matches("sink blew up", err)
-      assert.are.equal(before, fds)
+      assert.are.equal("closed", seen)
       local status, msg, kind = http.get(u, { timeout = 5, sink = "/nonexistent/dir/file" })
       assert.is_nil(status)
       assert.are.equal("sink", kind)
       assert.are.equal("127.0.0.1:" .. s.port .. ": sink: /nonexistent/dir/file: No such file or directory", msg)
+    end)
+
+    it("reports a reset by the server, naming host:port once", function()
+      local srv = assert(net.listen("127.0.0.1", 0))
+      local _, port = srv:getsockname()
+      net.spawn(function()
+        local c = srv:accept()
+        if not c then return end
+        net.sleep(0.05)   -- the request arrives and stays unread: close sends RST
+        c:send(reply("Content-Length: 100\r\n", "part"))
+        c:close()
+      end)
+      local ok, err, kind = http.get("http://127.0.0.1:" .. port .. "/", { timeout = 5 })
+      srv:close()
+      assert.is_nil(ok)
+      assert.are.equal("closed", kind)
+      assert.matches("^receive 127%.0%.0%.1:" .. port .. ": connection reset by peer %(reading [%w ]+%)$", err)
     end)
 
     it("passes a sink's failure back and stops reading", function()

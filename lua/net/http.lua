@@ -140,6 +140,9 @@ local function check_head(r)
     no_injection("header name", k)
     no_injection("header " .. k, tostring(v))
     if not k:find(token) then error("request: bad header name " .. string.format("%q", k), 0) end
+    if k:lower() == "transfer-encoding" then
+      error("request: Transfer-Encoding " .. string.format("%q", v) .. " not supported (bodies are sent with Content-Length)", 0)
+    end
     if k:lower() == "content-length" and tostring(v) ~= tostring(#(r.body or "")) then
       error("request: Content-Length " .. v .. " given for a body of " .. #(r.body or "") .. " bytes", 0)
     end
@@ -213,9 +216,11 @@ end
 local Exchange = {}
 Exchange.__index = Exchange
 
--- nil, "host:port: problem", kind (the failure result).
+-- nil, "host:port: problem", kind (the failure result); a problem that
+-- names host:port already (an error from net) is not prefixed again.
 function Exchange:fail(problem, kind)
-  return nil, self.label .. ": " .. problem, kind or "protocol"
+  if not problem:find(self.label, 1, true) then problem = self.label .. ": " .. problem end
+  return nil, problem, kind or "protocol"
 end
 
 -- Set the connection's timeout to what is left of the deadline; false
@@ -296,7 +301,7 @@ function Exchange:read_fields(h, used, what)
   for _ = 1, M.max_header_bytes do
     local line, err = self:receive("l")
     if not line then
-      if err == "line too long" or (tostring(err)):find("line too long") then
+      if tostring(err):find("line too long") then
         return self:fail(what .. " too large (a line over " .. M.max_line .. " bytes)")
       end
       return self:receive_failed(err, what)
