@@ -84,6 +84,13 @@ describe("net.url", function()
     end)
   end
 
+  it("splits the fragment off before the query", function()
+    local u = assert(url.parse("http://h/p#frag?x"))
+    assert.are.same({ "/p", nil, "frag?x" }, { u.path, u.query, u.fragment })
+    u = assert(url.parse("http://[::1]"))
+    assert.are.same({ "::1", 80, "/", "http://[::1]/" }, { u.host, u.port, u.path, url.build(u) })
+  end)
+
   it("raises on a URL that is not a string", function()
     assert.has_error(function() url.parse(42) end, "bad argument #1 to 'parse' (string expected, got number)")
   end)
@@ -441,6 +448,14 @@ print(status, n, s:match("VmHWM:%s*(%d+)"))
       assert.are.equal("timeout", kind)
       assert.are.equal("127.0.0.2:" .. dead.port .. ": timeout connecting", err)
       assert.is_true(dt >= 0.29 and dt < 1, "took " .. dt)
+    end)
+
+    it("fails clearly on a redirect to https, naming TLS", function()
+      local _, u = raw("HTTP/1.1 302 Found\r\nLocation: https://127.0.0.1:1/secure\r\nContent-Length: 0\r\n\r\n")
+      local ok, err, kind = http.get(u, { timeout = 5, redirects = true })
+      assert.is_nil(ok)
+      assert.are.equal("tls", kind)
+      assert.are.equal("https://127.0.0.1:1/secure : TLS is not available yet", err)
     end)
 
     it("reports a refused connection", function()
