@@ -53,6 +53,11 @@ local function readreply(conn)
   return dialogue.reply(conn)
 end
 
+-- s quoted for an error message, control bytes visible (one line).
+local function shown(s)
+  return '"' .. transcript.visible(tostring(s)) .. '"'
+end
+
 -- Raise unless s is free of CR, LF and NUL (what ends or splits a command
 -- or a header). what names the argument in the error.
 local function checkline(s, what, fname)
@@ -60,7 +65,7 @@ local function checkline(s, what, fname)
     error(string.format("bad argument %s to '%s' (string expected, got %s)", what, fname, type(s)), 3)
   end
   if s:find("[\r\n%z]") then
-    error(string.format("bad argument %s to '%s' (CR, LF or NUL not allowed: %q)", what, fname, s), 3)
+    error(string.format("bad argument %s to '%s' (CR, LF or NUL not allowed: %s)", what, fname, shown(s)), 3)
   end
   return s
 end
@@ -83,7 +88,7 @@ function M.address(text, what, fname)
   checkline(text, what, fname)
   local a = parseaddress(text)
   if not a or a == "" then
-    error(string.format("bad argument %s to '%s' (not an address: %q)", what, fname, text), 2)
+    error(string.format("bad argument %s to '%s' (not an address: %s)", what, fname, shown(text)), 2)
   end
   return a
 end
@@ -140,7 +145,7 @@ local function greetname(s, name, fname)
   name = name or s.name
   checkline(name, "#1", fname)
   if name == "" or name:find("%s") then
-    error("bad argument #1 to '" .. fname .. "' (not a host name: " .. string.format("%q", name) .. ")", 3)
+    error("bad argument #1 to '" .. fname .. "' (not a host name: " .. shown(name) .. ")", 3)
   end
   return name
 end
@@ -327,7 +332,7 @@ end
 -- Raise unless name is a header field name (printable ASCII, no colon).
 local function checkname(name)
   if type(name) ~= "string" or name == "" or name:find("[^\33-\57\59-\126]") then
-    error(string.format("bad argument 'headers' to 'send' (not a header name: %q)", tostring(name)), 4)
+    error("bad argument 'headers' to 'send' (not a header name: " .. shown(name) .. ")", 4)
   end
 end
 
