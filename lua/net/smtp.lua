@@ -254,18 +254,24 @@ local function tracer(how)
   return transcript.handler(how)
 end
 
--- Check open's options; returns timeout, helo name.
-local function openopts(opts)
+-- Check the options of open (or of send, fname "send"); returns timeout,
+-- helo name.
+local function openopts(opts, fname)
+  fname = fname or "open"
+  local function arg(k) return fname == "send" and "'" .. k .. "'" or "#3 (option '" .. k .. "')" end
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #3 to 'open' (table expected, got " .. type(opts) .. ")", 3)
   end
   opts = opts or {}
   local t = opts.timeout or DEFAULT_TIMEOUT
   if type(t) ~= "number" or t ~= t or t < 0 then
-    error("bad argument #3 to 'open' (option 'timeout' must be a number >= 0)", 3)
+    error("bad argument " .. arg("timeout") .. " to '" .. fname .. "' (number >= 0 expected)", 3)
   end
   local name = opts.helo or net.hostname() or "localhost"
-  checkline(name, "#3 (option 'helo')", "open")
+  checkline(name, arg("helo"), fname)
+  if name == "" or name:find("%s") then
+    error("bad argument " .. arg("helo") .. " to '" .. fname .. "' (not a host name: " .. shown(name) .. ")", 3)
+  end
   tlslayer(opts.tls)
   return t, name
 end
@@ -392,7 +398,7 @@ local function prepare(t)
   local body = t.body or ""
   if type(body) ~= "string" then error("bad argument 'body' to 'send' (string expected)", 3) end
   local opts = { timeout = t.timeout, trace = t.trace, helo = t.helo, tls = t.tls }
-  local timeout, name = openopts(opts)
+  local timeout, name = openopts(opts, "send")
   opts.timeout, opts.helo = timeout, name
   local message = table.concat(buildheaders(t, to, cc, name), "\r\n") .. "\r\n\r\n" .. body
   return { host = host, port = port, from = from, rcpts = rcpts, message = message, opts = opts }
@@ -456,5 +462,24 @@ function M.send(t)
   if not ok then return nil, err end
   return true, M.replytext(code, lines)
 end
+
+-- fn with its argument errors raised at the level of its caller: the
+-- checks sit at various depths, the error must name the user's line.
+local function api(fn)
+  return function(...)
+    local r = table.pack(pcall(fn, ...))
+    if r[1] then return table.unpack(r, 2, r.n) end
+    local msg = r[2]
+    if type(msg) == "string" and msg:find("^[^\n]-smtp%.lua:%d+: ") then
+      error((msg:gsub("^[^\n]-:%d+: ", "")), 2)
+    end
+    error(msg, 0)
+  end
+end
+
+for _, k in ipairs { "ehlo", "helo", "mail", "rcpt", "data", "command", "starttls" } do
+  Session[k] = api(Session[k])
+end
+for _, k in ipairs { "open", "send", "encode", "address" } do M[k] = api(M[k]) end
 
 return M
