@@ -246,6 +246,10 @@ describe("net.smtp", function()
       assert.has_error(function() send { server = "127.0.0.1:99999", to = "c@d" } end)
       assert.has_error(function() send { to = "c@d", body = 42 } end)
       assert.has_error(function() send { to = "c@d", tls = true } end, "TLS is not available yet (option 'tls')")
+      assert.has_error(function() smtp.open("127.0.0.1", server.port, { tls = {} }) end,
+        "TLS is not available yet (option 'tls')")
+      assert.has_error(function() smtp.open("127.0.0.1", server.port, { timeout = "x" }) end,
+        "bad argument #3 (option 'timeout') to 'open' (number >= 0 expected)")
     end)
 
     it("says when the connection is refused, naming the address", function()
@@ -295,6 +299,23 @@ describe("net.smtp", function()
       assert.matches("^bad argument #1 to 'rcpt' %(CR, LF or NUL not allowed", err)
       assert.are.equal(250, (s:noop()))
       s:quit()
+    end)
+
+    it("traces the dialogue into a file given by path", function()
+      local path = os.tmpname()
+      local s = assert(smtp.open("127.0.0.1", server.port, { timeout = 5, trace = path }))
+      s:noop()
+      s:quit()
+      s = nil
+      collectgarbage() -- the handler's file is closed with it
+      collectgarbage()
+      local f = assert(io.open(path))
+      local text = f:read("a")
+      f:close()
+      os.remove(path)
+      assert.matches("\n -> NOOP\n<- 250 ", text, 1, true)
+      assert.are.same({ nil, "transcript /nonexistent/dir/t: No such file or directory" },
+        { smtp.open("127.0.0.1", server.port, { trace = "/nonexistent/dir/t" }) })
     end)
 
     it("traces the dialogue through a function", function()

@@ -463,16 +463,18 @@ function M.send(t)
   return true, M.replytext(code, lines)
 end
 
--- fn with its argument errors raised at the level of its caller: the
--- checks sit at various depths, the error must name the user's line.
+-- fn with its argument errors (and the TLS refusal) raised at the level
+-- of its caller: the checks sit at various depths, the error must name the
+-- user's line. Any other error (a bug) passes on untouched.
 local function api(fn)
   return function(...)
     local r = table.pack(pcall(fn, ...))
     if r[1] then return table.unpack(r, 2, r.n) end
     local msg = r[2]
-    if type(msg) == "string" and msg:find("^[^\n]-smtp%.lua:%d+: ") then
-      error((msg:gsub("^[^\n]-:%d+: ", "")), 2)
-    end
+    local own = type(msg) == "string" and
+      (msg:match("^[^\n]-smtp%.lua:%d+: (bad argument .*)$") or
+       msg:match("^[^\n]-smtp%.lua:%d+: (TLS is not available yet.*)$"))
+    if own then error(own, 2) end
     error(msg, 0)
   end
 end
