@@ -19,7 +19,7 @@
 int luaopen_net(lua_State *L);
 
 /* Part openers (one per C file), each adding to the table at the top. */
-void loop_open(lua_State *L);     /* loop.c: spawn, sleep, now, run */
+void loop_open(lua_State *L);     /* task.c: spawn, sleep, now, run, tasks */
 void tcp_open(lua_State *L);      /* tcp.c: connect, listen */
 void udp_open(lua_State *L);      /* udp.c: udp */
 void dns_open(lua_State *L);      /* dns.c: resolve, lookup, reverse, dns */
