@@ -406,6 +406,18 @@ static size_t want(conn *c, int kind, size_t count) {
   return have + 1;
 }
 
+/* One recv(2) into the buffer, with room for `want` unread bytes: the
+   bytes read, 0 at end of stream, or -1 with errno. */
+static ssize_t fill(conn *c, size_t want) {
+  size_t room;
+  char *p = buffer_reserve(&c->buf, want, &room);
+  ssize_t n;
+  if (p == NULL) return -1;
+  do n = recv(c->fd, p, room, 0); while (n < 0 && errno == EINTR);
+  if (n > 0) buffer_commit(&c->buf, (size_t)n);
+  return n;
+}
+
 /* receive continuation. Stack: conn, pattern, deadline. ctx 1: lines(). */
 static int recv_k(lua_State *L, int status, lua_KContext ctx) {
   conn *c = lua_touserdata(L, 1);
@@ -428,7 +440,7 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
       return 1;
     }
     if (r < 0) return recv_fail(L, c, "line too long", c->buf.linemax, ctx);
-    n = buffer_fill(&c->buf, c->fd, want(c, kind, count));
+    n = fill(c, want(c, kind, count));
     if (n > 0) continue;
     if (n == 0) {
       if (kind != PAT_ALL) return recv_fail(L, c, "closed", (size_t)-1, ctx);
