@@ -4,7 +4,9 @@
  * Lua types they make, a connection (send, receive with LuaSocket-like
  * patterns, lines, timeouts, shutdown, close) and a server (accept). Every
  * waiting method follows loop.h: try now; on EAGAIN loop_wait with itself
- * as continuation, its state kept on the Lua stack or in the object.
+ * as continuation, its state kept on the Lua stack or in the object. A
+ * connection moves bytes only through its transport (transport.h; the
+ * plain socket, plain.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +27,8 @@
 #include "netaux.h"
 #include "sock.h"
 #include "args.h"
+#include "plain.h"
+#include "transport.h"
 
 #define CONN_MT "netlua.conn"
 #define SERVER_MT "netlua.server"
@@ -37,7 +41,7 @@ enum { SHUT_SEND = 1, SHUT_RECV = 2 };
 /* A TCP connection. User value 1: its label for messages when made from a
    name ("host:port"); 2: the trace handler. */
 typedef struct conn {
-  int fd;                 /* -1 when closed */
+  transport io;           /* io.fd -1 when closed */
   int shut;               /* SHUT_SEND | SHUT_RECV done */
   int tracing;            /* user value 2 is set */
   double timeout;         /* seconds per call, < 0 none */
@@ -76,18 +80,20 @@ static conn *checkconn(lua_State *L, int arg) {
 static conn *newconn(lua_State *L, size_t linemax) {
   conn *c = lua_newuserdatauv(L, sizeof *c, 2);
   memset(c, 0, sizeof *c);
-  c->fd = -1;
+  c->io.fd = -1;
   c->timeout = -1;
   buffer_init(&c->buf, linemax);
   luaL_setmetatable(L, CONN_MT);
   return c;
 }
 
-/* Close c once: its fd and its buffer. Returns 1 if it was open. */
+/* Close c once: its transport, its fd and its buffer. Returns 1 if it was
+   open. */
 static int conn_shut(lua_State *L, conn *c) {
-  if (c->fd < 0) return 0;
-  loop_close_fd(L, c->fd);
-  c->fd = -1;
+  if (c->io.fd < 0) return 0;
+  c->io.ops->close(&c->io);
+  loop_close_fd(L, c->io.fd);
+  c->io.fd = -1;
   buffer_free(&c->buf);
   return 1;
 }
@@ -127,7 +133,7 @@ static void trace_received(lua_State *L, conn *c) {
 /* conn:close() -> true, or nil, "closed" if it was closed already. */
 static int conn_close(lua_State *L) {
   conn *c = checkconn(L, 1);
-  if (c->fd < 0) return net_closed(L);
+  if (c->io.fd < 0) return net_closed(L);
   trace(L, 1, c, "close", NULL, 0);
   conn_shut(L, c);
   lua_pushboolean(L, 1);
@@ -138,7 +144,7 @@ static int conn_close(lua_State *L) {
 static int conn_tostring(lua_State *L) {
   conn *c = checkconn(L, 1);
   char a[SOCK_ADDRSTRLEN], b[SOCK_ADDRSTRLEN];
-  const char *state = c->fd < 0 ? "closed" : c->shut == (SHUT_SEND | SHUT_RECV) ? "shut down"
+  const char *state = c->io.fd < 0 ? "closed" : c->shut == (SHUT_SEND | SHUT_RECV) ? "shut down"
                     : c->shut == SHUT_SEND ? "open, sending shut down"
                     : c->shut == SHUT_RECV ? "open, receiving shut down" : "open";
   if (c->peer.len == 0) {
@@ -161,13 +167,13 @@ static int pushaddr(lua_State *L, const sock_addr *a) {
 /* conn:getpeername() -> host, port. */
 static int conn_getpeername(lua_State *L) {
   conn *c = checkconn(L, 1);
-  return c->fd < 0 ? net_closed(L) : pushaddr(L, &c->peer);
+  return c->io.fd < 0 ? net_closed(L) : pushaddr(L, &c->peer);
 }
 
 /* conn:getsockname() -> host, port. */
 static int conn_getsockname(lua_State *L) {
   conn *c = checkconn(L, 1);
-  return c->fd < 0 ? net_closed(L) : pushaddr(L, &c->local);
+  return c->io.fd < 0 ? net_closed(L) : pushaddr(L, &c->local);
 }
 
 /* conn:settimeout(seconds | nil) -> true: bounds each later call. */
@@ -195,8 +201,8 @@ static int conn_shutdown(lua_State *L) {
   static const int how_flag[] = {SHUT_SEND | SHUT_RECV, SHUT_SEND, SHUT_RECV};
   conn *c = checkconn(L, 1);
   int how = luaL_checkoption(L, 2, "both", hows);
-  if (c->fd < 0) return net_closed(L);
-  if (shutdown(c->fd, how_os[how]) != 0 && errno != ENOTCONN) {
+  if (c->io.fd < 0) return net_closed(L);
+  if (c->io.ops->shutdown(&c->io, how_os[how]) != 0) {
     int e = errno;
     pushlabel(L, 1, c);
     return net_fail(L, "shutdown %s: %s", lua_tostring(L, -1), net_strerror(e));
@@ -205,6 +211,11 @@ static int conn_shutdown(lua_State *L) {
   trace(L, 1, c, "shutdown", hows[how], strlen(hows[how]));
   lua_pushboolean(L, 1);
   return 1;
+}
+
+/* What to wait for on the fd after the transport said EAGAIN. */
+static int waitfor(const transport *io) {
+  return io->want == TRANSPORT_READ ? LOOP_READ : LOOP_WRITE;
 }
 
 /* ---- send ------------------------------------------------------------ */
@@ -265,13 +276,13 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
   for (;;) {
     ssize_t n;
     int e;
-    if (c->fd < 0) {
+    if (c->io.fd < 0) {
       guard_disarm(L);
       net_closed(L);
       return send_fail(L, sent);
     }
     if (sent == len) break;
-    n = send(c->fd, data + sent, len - sent, MSG_NOSIGNAL);
+    n = c->io.ops->write(&c->io, data + sent, len - sent);
     if (n >= 0) {
       sent += (size_t)n;
       lua_pushinteger(L, (lua_Integer)sent);
@@ -279,7 +290,6 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
       continue;
     }
     e = errno;
-    if (e == EINTR) continue;
     if (e == EAGAIN || e == EWOULDBLOCK) {
       if (loop_expired(deadline)) {
         guard_disarm(L);
@@ -288,7 +298,7 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
         return send_fail(L, sent);
       }
       if (lua_gettop(L) < 5) guard_push(L, 1);
-      loop_wait(L, c->fd, LOOP_WRITE, deadline, ctx, send_k);
+      loop_wait(L, c->io.fd, waitfor(&c->io), deadline, ctx, send_k);
       continue;
     }
     guard_disarm(L);
@@ -406,14 +416,14 @@ static size_t want(conn *c, int kind, size_t count) {
   return have + 1;
 }
 
-/* One recv(2) into the buffer, with room for `want` unread bytes: the
-   bytes read, 0 at end of stream, or -1 with errno. */
+/* One read from the transport into the buffer, with room for `want`
+   unread bytes: the bytes read, 0 at end of stream, or -1 with errno. */
 static ssize_t fill(conn *c, size_t want) {
   size_t room;
   char *p = buffer_reserve(&c->buf, want, &room);
   ssize_t n;
   if (p == NULL) return -1;
-  do n = recv(c->fd, p, room, 0); while (n < 0 && errno == EINTR);
+  n = c->io.ops->read(&c->io, p, room);
   if (n > 0) buffer_commit(&c->buf, (size_t)n);
   return n;
 }
@@ -428,7 +438,7 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
   for (;;) {
     ssize_t n;
     int r, e;
-    if (c->fd < 0) {
+    if (c->io.fd < 0) {
       if (ctx == 1) return 0;
       net_closed(L);
       lua_pushliteral(L, "");
@@ -452,7 +462,7 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
     e = errno;
     if (e == EAGAIN || e == EWOULDBLOCK) {
       if (loop_expired(deadline)) return recv_fail(L, c, "timeout", (size_t)-1, ctx);
-      loop_wait(L, c->fd, LOOP_READ, deadline, ctx, recv_k);
+      loop_wait(L, c->io.fd, waitfor(&c->io), deadline, ctx, recv_k);
       continue;
     }
     pushlabel(L, 1, c);
@@ -466,7 +476,7 @@ static int conn_receive(lua_State *L) {
   conn *c = checkconn(L, 1);
   size_t count = 0;
   int kind = checkpattern(L, 2, &count);
-  if (c->fd >= 0 && kind != PAT_ALL && take(L, c, kind, count) > 0) {  /* fast path */
+  if (c->io.fd >= 0 && kind != PAT_ALL && take(L, c, kind, count) > 0) {  /* fast path */
     trace_received(L, c);
     return 1;
   }
@@ -665,12 +675,12 @@ enum { C_HOST = 1, C_PORT, C_OPTS, C_CONN, C_DEADLINE, C_LABEL, C_SET };
 /* The winner: hand its fd to the connection object and return it. */
 static int cs_won(lua_State *L, connset *s, int i) {
   conn *c = lua_touserdata(L, C_CONN);
-  c->fd = s->a[i].fd;
+  plain_init(&c->io, s->a[i].fd);
   s->a[i].fd = -1;
   cs_cleanup(L, s, -1);
   c->peer = s->a[i].addr;
-  sock_name(c->fd, 0, &c->local);
-  sock_nodelay(c->fd);
+  sock_name(c->io.fd, 0, &c->local);
+  sock_nodelay(c->io.fd);
   lua_pushvalue(L, C_LABEL);
   lua_setiuservalue(L, C_CONN, 1);
   lua_settop(L, C_CONN);
@@ -890,7 +900,7 @@ static int accept_k(lua_State *L, int status, lua_KContext ctx) {
     if (sv->fd < 0) return net_closed(L);
     fd = sock_accept(sv->fd, &c->peer);
     if (fd >= 0) {
-      c->fd = fd;
+      plain_init(&c->io, fd);
       sock_name(fd, 0, &c->local);
       sock_nodelay(fd);
       lua_settop(L, 3);
