@@ -20,7 +20,9 @@ int luaopen_net(lua_State *L);
 
 /* Part openers (one per C file), each adding to the table at the top. */
 void loop_open(lua_State *L);     /* loop.c: spawn, sleep, now, run */
-void tcp_open(lua_State *L);      /* tcp.c: connect, listen */
+void conn_open(lua_State *L);     /* conn.c: the connection type (no net.X) */
+void connect_open(lua_State *L);  /* connect.c: connect */
+void server_open(lua_State *L);   /* server.c: listen, the server type */
 void udp_open(lua_State *L);      /* udp.c: udp */
 void dns_open(lua_State *L);      /* dns.c: resolve, lookup, reverse, dns */
 void ifaddr_open(lua_State *L);   /* ifaddr.c: interfaces, interface, hostname, myip, gateways */
