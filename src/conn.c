@@ -508,40 +508,31 @@ static int conn_settrace(lua_State *L) {
   return 1;
 }
 
-/* ---- Lua helpers written in Lua -------------------------------------- */
-
-/* conn:expect(pattern [, timeout]) reads lines until one matches and
-   returns its captures (or the line); conn:trace([on | function | file])
-   installs a transcript writer from net.trace. */
-static const char lua_methods[] =
-  "local M, net = ...\n"
-  "function M.expect(c, pat, timeout)\n"
-  "  if type(pat) ~= 'string' then error(\"bad argument #1 to 'expect' (string expected, got \"..type(pat)..')', 2) end\n"
-  "  local stop = timeout and net.now() + timeout\n"
-  "  local old = c:gettimeout()\n"
-  "  local seen = {}\n"
-  "  while true do\n"
-  "    if stop then c:settimeout(math.max(0, stop - net.now())) end\n"
-  "    local line, err, partial = c:receive('l')\n"
-  "    if stop then c:settimeout(old) end\n"
-  "    if not line then\n"
-  "      if #seen > 0 then err = err .. ' (read: ' .. table.concat(seen, ' | '):sub(1, 200) .. ')' end\n"
-  "      return nil, err, partial\n"
-  "    end\n"
-  "    if line:find(pat) then return line:match(pat) end\n"
-  "    seen[#seen + 1] = line\n"
-  "  end\n"
-  "end\n"
-  "function M.trace(c, how)\n"
-  "  if how == nil or how == false then return c:settrace(nil) end\n"
-  "  return c:settrace(require('net.trace').handler(how))\n"
-  "end\n";
-
 /* conn:gettimeout() -> seconds or nil. */
 static int conn_gettimeout(lua_State *L) {
   conn *c = checkconn(L, 1);
   if (c->timeout < 0) lua_pushnil(L); else lua_pushnumber(L, c->timeout);
   return 1;
+}
+
+/* The methods written in Lua (lua/net/connmethods.lua, embedded as
+   package.preload["net.connmethods"]) join the method table at the top;
+   `net` is the module's table. The preload entry is then taken out: those
+   methods are the connection's, not a part of net. */
+static void add_lua_methods(lua_State *L, int net) {
+  int methods = lua_absindex(L, -1);
+  net = lua_absindex(L, net);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  if (lua_getfield(L, -1, "net.connmethods") != LUA_TFUNCTION)
+    luaL_error(L, "net.connmethods is not embedded");
+  lua_pushliteral(L, "net.connmethods");
+  lua_call(L, 1, 1);
+  lua_pushvalue(L, methods);
+  lua_pushvalue(L, net);
+  lua_call(L, 2, 0);
+  lua_pushnil(L);
+  lua_setfield(L, -2, "net.connmethods");
+  lua_pop(L, 1);
 }
 
 void conn_open(lua_State *L) {
@@ -553,11 +544,8 @@ void conn_open(lua_State *L) {
     {"getpeername", conn_getpeername}, {"getsockname", conn_getsockname},
     {NULL, NULL}};
   net_newclass(L, CONN_MT, conn_m, conn_gc, conn_tostring);
-  lua_getfield(L, -1, "__index");  /* the methods written in Lua join them */
-  if (luaL_loadstring(L, lua_methods) != LUA_OK) lua_error(L);
-  lua_pushvalue(L, -2);
-  lua_pushvalue(L, -5);
-  lua_call(L, 2, 0);
+  lua_getfield(L, -1, "__index");
+  add_lua_methods(L, -3);
   lua_pop(L, 1);
   conn_mt = lua_topointer(L, -1);
   lua_pop(L, 1);

@@ -2,7 +2,8 @@
  * conn.h: the connection, a Lua type (metatable "netlua.conn"): send,
  * receive with LuaSocket-like patterns ("l", "L", "a", a byte count; "*l",
  * "*a"), lines, timeouts, line limit, shutdown, close, addresses, and the
- * transcript (settrace; expect and trace are written in Lua). It reads and writes only through its transport
+ * transcript (settrace; expect and trace are written in Lua,
+ * lua/net/connmethods.lua). It reads and writes only through its transport
  * (transport.h), so it does not know whether the bytes are plain or TLS.
  *
  * The parts that produce connections (connect.c, server.c) make one closed

@@ -43,6 +43,7 @@ int luaopen_net(lua_State *L) {
   lua_pushstring(L, NETLUA_VERSION);
   lua_setfield(L, -2, "version");
   args_setnet(L);  /* names in every part resolve through net.resolve */
+  if (luafiles_preload) luafiles_preload(L);  /* first: openers may use them */
   loop_open(L);
   if (conn_open) conn_open(L);
   if (connect_open) connect_open(L);
@@ -50,7 +51,6 @@ int luaopen_net(lua_State *L) {
   if (udp_open) udp_open(L);
   if (dns_open) dns_open(L);
   if (ifaddr_open) ifaddr_open(L);
-  if (luafiles_preload) luafiles_preload(L);
   lua_newtable(L);
   lua_pushcfunction(L, net_index);
   lua_setfield(L, -2, "__index");

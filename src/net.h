@@ -1,8 +1,9 @@
 /*
  * net.h: how the parts of the `net` module fit together.
  *
- * luaopen_net (net.c) makes the `net` table and calls each part's opener
- * with that table at the top of the stack; an opener adds its functions and
+ * luaopen_net (net.c) makes the `net` table, registers the embedded Lua
+ * files (an opener may use them), and calls each part's opener with that
+ * table at the top of the stack; an opener adds its functions and
  * metatables and leaves the stack as it found it. Lua parts of the module
  * (lua/net/NAME.lua) are compiled into the program and module (luafiles.c,
  * generated) and reached as package.preload["net.NAME"]; `net.NAME` loads
