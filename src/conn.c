@@ -47,7 +47,7 @@ struct conn {
 
 
 static const void *conn_mt;  /* the connection metatable of the state that opened
-                                tcp last: receive() per line is hot, so the check
+                                conn last: receive() per line is hot, so the check
                                 compares addresses; other states take the slow path */
 
 /* The connection at arg, checked (luaL_checkudata gives the error). */
