@@ -1,6 +1,6 @@
 /*
- * args.c: argument checks (host, port, timeout, family, numeric options)
- * and address lookup (literals, "localhost", names through net.resolve)
+ * args.c: argument checks (host, port, timeout, family, numeric options),
+ * labels and address results, and address lookup (literals, "localhost", names through net.resolve)
  * for every part that takes an address. See args.h.
  */
 #define _GNU_SOURCE
@@ -100,6 +100,25 @@ double args_checktimeout(lua_State *L, int arg, double dflt) {
     luaL_argerror(L, arg, lua_pushfstring(L, "timeout must be a number >= 0 or nil, got %s",
                                           luaL_typename(L, arg)));
   return checkseconds(L, arg, arg, "timeout");
+}
+
+size_t args_optlinelimit(lua_State *L, int opts) {
+  double n = args_optnumber(L, opts, "linelimit", 0);
+  if (n != 0 && (n < 1 || n != floor(n) || n > 9007199254740992.0))
+    luaL_argerror(L, opts, "option 'linelimit' must be an integer >= 1");
+  return (size_t)n;
+}
+
+const char *args_pushhostport(lua_State *L, const char *host, int port) {
+  if (strchr(host, ':') && host[0] != '[') return lua_pushfstring(L, "[%s]:%d", host, port);
+  return lua_pushfstring(L, "%s:%d", host, port);
+}
+
+int args_pushaddr(lua_State *L, const sock_addr *a) {
+  char buf[SOCK_ADDRSTRLEN];
+  lua_pushstring(L, sock_ntop(a, buf, sizeof buf));
+  lua_pushinteger(L, sock_port(a));
+  return 2;
 }
 
 int args_literal(const char *host, int port, int family, sock_addr *out, int max) {

@@ -8,6 +8,8 @@
 #ifndef NETLUA_ARGS_H
 #define NETLUA_ARGS_H
 
+#include <stddef.h>
+
 #include <lua.h>
 
 #include "sock.h"
@@ -28,6 +30,10 @@ int args_optfamily(lua_State *L, int opts);
 /* opts.NAME as a number (absent: dflt); another type or NaN raises an
    argument error at `opts` naming the option. */
 double args_optnumber(lua_State *L, int opts, const char *name, double dflt);
+
+/* opts.linelimit of the table at opts: an integer >= 1 (absent: 0, the
+   default); else an argument error at opts. */
+size_t args_optlinelimit(lua_State *L, int opts);
 
 /* Timeouts, one rule everywhere: nil (or math.huge) means none (-1); a
    number >= 0 is seconds; a negative number, NaN or another type is an
@@ -55,6 +61,13 @@ int args_push_resolve(lua_State *L, const char *host, int opts, double timeout);
    popping both; or returns -1 leaving the message on top (over nothing
    else of the two). */
 int args_take_resolved(lua_State *L, int port, int family, sock_addr *out, int max);
+
+/* Push "host:port" as given (IPv6 literals in brackets): the label of a
+   connection or server in messages. */
+const char *args_pushhostport(lua_State *L, const char *host, int port);
+
+/* Push the host (numeric) and port of an address; returns 2. */
+int args_pushaddr(lua_State *L, const sock_addr *a);
 
 /* Store the `net` table (at the top) for net.resolve look-ups. */
 void args_setnet(lua_State *L);

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 void buffer_init(buffer *b, size_t linemax) {
   memset(b, 0, sizeof *b);
@@ -55,23 +54,22 @@ static int grow_to(buffer *b, size_t cap) {
   return 0;
 }
 
-ssize_t buffer_fill(buffer *b, int fd, size_t want) {
-  size_t avail = buffer_len(b), room;
-  ssize_t r;
+char *buffer_reserve(buffer *b, size_t want, size_t *room) {
+  size_t avail = buffer_len(b);
   if (want <= avail) want = avail + 1;
   if (b->grow && b->cap < BUFFER_AUTOMAX && want < b->cap * 2) want = b->cap * 2;
-  if (want > b->cap && grow_to(b, want) != 0) return -1;
+  if (want > b->cap && grow_to(b, want) != 0) return NULL;
   /* move the unread data to the front when the free tail is short */
   if (b->start > 0 && (b->cap - b->end < b->cap / 4 || b->cap - b->start < want)) {
     memmove(b->data, b->data + b->start, avail);
     b->start = 0;
     b->end = avail;
   }
-  room = b->cap - b->end;
-  do r = recv(fd, b->data + b->end, room, 0); while (r < 0 && errno == EINTR);
-  if (r > 0) {
-    b->end += (size_t)r;
-    b->grow = (size_t)r == room;
-  }
-  return r;
+  *room = b->cap - b->end;
+  return b->data + b->end;
+}
+
+void buffer_commit(buffer *b, size_t n) {
+  b->grow = n == b->cap - b->end;  /* the read filled all the room */
+  b->end += n;
 }

@@ -1,6 +1,7 @@
 /*
- * buffer.h: the receive buffer of a connection, with no Lua in it. Data is
- * read with recv(2) straight into one growing block; lines are found with
+ * buffer.h: the receive buffer of a connection, with no Lua and no fd in
+ * it. The connection reads from its transport straight into one growing
+ * block (buffer_reserve, then buffer_commit); lines are found with
  * memchr, remembering how far a partial line was already searched, so a
  * slow drip costs no rescans. The block starts small (many idle
  * connections stay cheap), doubles while reads fill it (bulk transfers get
@@ -11,7 +12,6 @@
 #define NETLUA_BUFFER_H
 
 #include <stddef.h>
-#include <sys/types.h>
 
 #define BUFFER_LINEMAX (1024 * 1024)  /* default line limit: 1 MiB */
 #define BUFFER_MIN 1024               /* first allocation */
@@ -47,9 +47,13 @@ void buffer_consume(buffer *b, size_t n);
    BUFFER_LONG: longer than linemax (take linemax bytes as the partial). */
 int buffer_line(buffer *b, size_t *len, size_t *eol);
 
-/* One recv(2) into the buffer, first making room so that it can hold
-   `want` unread bytes (and at least one more than now). Returns the bytes
-   read, 0 at end of stream, or -1 with errno (EAGAIN, ENOMEM, ...). */
-ssize_t buffer_fill(buffer *b, int fd, size_t want);
+/* Make room for one read: the buffer can then hold `want` unread bytes
+   (and at least one more than now). Returns where the read should go and
+   its size in *room, or NULL with errno ENOMEM. */
+char *buffer_reserve(buffer *b, size_t want, size_t *room);
+
+/* The read into the reserved room gave n bytes (n <= *room): they become
+   unread data. Nothing may change the buffer between the two calls. */
+void buffer_commit(buffer *b, size_t n);
 
 #endif

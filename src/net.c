@@ -14,7 +14,9 @@
 /* Parts not linked in yet are skipped (weak), so the module builds as the
    parts land. */
 #define WEAK __attribute__((weak))
-WEAK void tcp_open(lua_State *L);
+WEAK void conn_open(lua_State *L);
+WEAK void connect_open(lua_State *L);
+WEAK void server_open(lua_State *L);
 WEAK void udp_open(lua_State *L);
 WEAK void dns_open(lua_State *L);
 WEAK void ifaddr_open(lua_State *L);
@@ -41,12 +43,14 @@ int luaopen_net(lua_State *L) {
   lua_pushstring(L, NETLUA_VERSION);
   lua_setfield(L, -2, "version");
   args_setnet(L);  /* names in every part resolve through net.resolve */
+  if (luafiles_preload) luafiles_preload(L);  /* first: openers may use them */
   loop_open(L);
-  if (tcp_open) tcp_open(L);
+  if (conn_open) conn_open(L);
+  if (connect_open) connect_open(L);
+  if (server_open) server_open(L);
   if (udp_open) udp_open(L);
   if (dns_open) dns_open(L);
   if (ifaddr_open) ifaddr_open(L);
-  if (luafiles_preload) luafiles_preload(L);
   lua_newtable(L);
   lua_pushcfunction(L, net_index);
   lua_setfield(L, -2, "__index");

@@ -1,0 +1,552 @@
+/*
+ * conn.c: the connection type (see conn.h): send, receive and its
+ * patterns, lines, timeouts, line limit, shutdown, close, addresses and
+ * the trace calls. Bytes move only through the connection's transport
+ * (transport.h) and its receive buffer (buffer.h). Every waiting method
+ * follows loop.h: try now; when the transport would block, loop_wait on its
+ * fd for what it wants, with the method as continuation, its state kept on
+ * the Lua stack or in the object.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "args.h"
+#include "buffer.h"
+#include "conn.h"
+#include "errwords.h"
+#include "loop.h"
+#include "net.h"
+#include "netaux.h"
+#include "sock.h"
+#include "transport.h"
+
+#define CONN_MT "netlua.conn"
+#define ALLCHUNK 65536    /* "a" reads grow the buffer by this much */
+
+/* Connection flags. */
+enum { SHUT_SEND = 1, SHUT_RECV = 2 };
+
+/* A TCP connection. User value 1: its label for messages when made from a
+   name ("host:port"); 2: the trace handler. */
+struct conn {
+  transport io;           /* io.fd -1 when closed */
+  int shut;               /* SHUT_SEND | SHUT_RECV done */
+  int tracing;            /* user value 2 is set */
+  double timeout;         /* seconds per call, < 0 none */
+  buffer buf;
+  sock_addr local, peer;
+};
+
+/* ---- connection objects ---------------------------------------------- */
+
+
+static const void *conn_mt;  /* the connection metatable of the state that opened
+                                conn last: receive() per line is hot, so the check
+                                compares addresses; other states take the slow path */
+
+/* The connection at arg, checked (luaL_checkudata gives the error). */
+static conn *checkconn(lua_State *L, int arg) {
+  void *p = lua_touserdata(L, arg);
+  if (p && lua_getmetatable(L, arg)) {
+    int same = lua_topointer(L, -1) == conn_mt;
+    lua_pop(L, 1);
+    if (same) return p;
+  }
+  return luaL_checkudata(L, arg, CONN_MT);
+}
+
+conn *conn_new(lua_State *L, size_t linemax, double timeout) {
+  conn *c = lua_newuserdatauv(L, sizeof *c, 2);
+  memset(c, 0, sizeof *c);
+  c->io.fd = -1;
+  c->timeout = timeout;
+  buffer_init(&c->buf, linemax);
+  luaL_setmetatable(L, CONN_MT);
+  return c;
+}
+
+void conn_attach(conn *c, const transport *io, const sock_addr *peer) {
+  c->io = *io;
+  c->peer = *peer;
+  sock_name(c->io.fd, 0, &c->local);
+}
+
+void conn_setlabel(lua_State *L, int idx) {
+  lua_setiuservalue(L, idx, 1);
+}
+
+/* Close c once: its transport, its fd and its buffer. Returns 1 if it was
+   open. */
+static int conn_shut(lua_State *L, conn *c) {
+  if (c->io.fd < 0) return 0;
+  c->io.ops->close(&c->io);
+  loop_close_fd(L, c->io.fd);
+  c->io.fd = -1;
+  buffer_free(&c->buf);
+  return 1;
+}
+
+/* __gc and __close: close once, quietly. */
+static int conn_gc(lua_State *L) {
+  conn_shut(L, checkconn(L, 1));
+  return 0;
+}
+
+/* Push the label of c for messages: the name it was opened with, or its
+   peer address. */
+static const char *pushlabel(lua_State *L, int idx, conn *c) {
+  char buf[SOCK_ADDRSTRLEN];
+  if (lua_getiuservalue(L, idx, 1) == LUA_TSTRING) return lua_tostring(L, -1);
+  lua_pop(L, 1);
+  return lua_pushstring(L, sock_format(&c->peer, buf, sizeof buf));
+}
+
+/* Call the trace handler (user value 2) with what happened. */
+static void trace(lua_State *L, int idx, conn *c, const char *what, const char *data, size_t len) {
+  if (!c->tracing) return;
+  idx = lua_absindex(L, idx);
+  if (lua_getiuservalue(L, idx, 2) != LUA_TFUNCTION) { lua_pop(L, 1); return; }
+  lua_pushstring(L, what);
+  if (data) lua_pushlstring(L, data, len); else lua_pushnil(L);
+  lua_pushvalue(L, idx);
+  lua_call(L, 3, 0);
+}
+
+void conn_event(lua_State *L, int idx, const char *what) {
+  conn *c = lua_touserdata(L, idx);
+  trace(L, idx, c, what, NULL, 0);
+}
+
+/* Trace what receive is about to return (the string at the top). */
+static void trace_received(lua_State *L, conn *c) {
+  if (c->tracing) trace(L, 1, c, "receive", lua_tostring(L, -1), lua_rawlen(L, -1));
+}
+
+
+/* conn:close() -> true, or nil, "closed" if it was closed already. */
+static int conn_close(lua_State *L) {
+  conn *c = checkconn(L, 1);
+  if (c->io.fd < 0) return net_closed(L);
+  trace(L, 1, c, "close", NULL, 0);
+  conn_shut(L, c);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* __tostring: "tcp connection LOCAL -> PEER (open|closed)". */
+static int conn_tostring(lua_State *L) {
+  conn *c = checkconn(L, 1);
+  char a[SOCK_ADDRSTRLEN], b[SOCK_ADDRSTRLEN];
+  const char *state = c->io.fd < 0 ? "closed" : c->shut == (SHUT_SEND | SHUT_RECV) ? "shut down"
+                    : c->shut == SHUT_SEND ? "open, sending shut down"
+                    : c->shut == SHUT_RECV ? "open, receiving shut down" : "open";
+  if (c->peer.len == 0) {
+    lua_pushfstring(L, "tcp connection (%s)", state);
+    return 1;
+  }
+  lua_pushfstring(L, "tcp connection %s -> %s (%s)", sock_format(&c->local, a, sizeof a),
+                  sock_format(&c->peer, b, sizeof b), state);
+  return 1;
+}
+
+/* conn:getpeername() -> host, port. */
+static int conn_getpeername(lua_State *L) {
+  conn *c = checkconn(L, 1);
+  return c->io.fd < 0 ? net_closed(L) : args_pushaddr(L, &c->peer);
+}
+
+/* conn:getsockname() -> host, port. */
+static int conn_getsockname(lua_State *L) {
+  conn *c = checkconn(L, 1);
+  return c->io.fd < 0 ? net_closed(L) : args_pushaddr(L, &c->local);
+}
+
+/* conn:settimeout(seconds | nil) -> true: bounds each later call. */
+static int conn_settimeout(lua_State *L) {
+  conn *c = checkconn(L, 1);
+  c->timeout = args_checktimeout(L, 2, -1);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* conn:setlinelimit(bytes) -> true: the longest line receive accepts. */
+static int conn_setlinelimit(lua_State *L) {
+  conn *c = checkconn(L, 1);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, n >= 1, 2, "line limit must be at least 1");
+  c->buf.linemax = (size_t)n;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* conn:shutdown(["both" | "send" | "receive"]) -> true. */
+static int conn_shutdown(lua_State *L) {
+  static const char *const hows[] = {"both", "send", "receive", NULL};
+  static const int how_os[] = {SHUT_RDWR, SHUT_WR, SHUT_RD};
+  static const int how_flag[] = {SHUT_SEND | SHUT_RECV, SHUT_SEND, SHUT_RECV};
+  conn *c = checkconn(L, 1);
+  int how = luaL_checkoption(L, 2, "both", hows);
+  if (c->io.fd < 0) return net_closed(L);
+  if (c->io.ops->shutdown(&c->io, how_os[how]) != 0) {
+    int e = errno;
+    pushlabel(L, 1, c);
+    return net_fail(L, "shutdown %s: %s", lua_tostring(L, -1), net_strerror(e));
+  }
+  c->shut |= how_flag[how];
+  trace(L, 1, c, "shutdown", hows[how], strlen(hows[how]));
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* What to wait for on the fd after the transport said EAGAIN. */
+static int waitfor(const transport *io) {
+  return io->want == TRANSPORT_READ ? LOOP_READ : LOOP_WRITE;
+}
+
+/* ---- send ------------------------------------------------------------ */
+
+/* The interrupted-send rule. A send that has to wait puts a guard in a
+   to-be-closed slot of its frame. If an error unwinds the send while it
+   waits (Ctrl-C's "interrupted!"), the guard closes the connection: part
+   of the data may have gone and the count cannot be returned, so the
+   stream is in an unknown state. A send that ends (all sent, timeout,
+   error returned) disarms it. A receive has no guard: an interrupted
+   receive leaves the connection open and the data read so far buffered. */
+typedef struct sendguard { int armed; } sendguard;
+
+/* __close of a guard: close its connection if an error unwinds the send. */
+static int guard_close(lua_State *L) {
+  sendguard *g = lua_touserdata(L, 1);
+  if (g->armed && !lua_isnil(L, 2) && lua_getiuservalue(L, 1, 1) == LUA_TUSERDATA) {
+    g->armed = 0;
+    conn_shut(L, lua_touserdata(L, -1));
+  }
+  return 0;
+}
+
+/* Push an armed guard for the connection at idx as a to-be-closed slot. */
+static void guard_push(lua_State *L, int idx) {
+  sendguard *g = lua_newuserdatauv(L, sizeof *g, 1);
+  g->armed = 1;
+  lua_pushvalue(L, idx);
+  lua_setiuservalue(L, -2, 1);
+  if (luaL_newmetatable(L, "netlua.sendguard")) {
+    lua_pushcfunction(L, guard_close);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_setmetatable(L, -2);
+  lua_toclose(L, -1);
+}
+
+/* The send has ended: disarm its guard (slot 5) if it has one. */
+static void guard_disarm(lua_State *L) {
+  if (lua_gettop(L) >= 5 && lua_type(L, 5) == LUA_TUSERDATA)
+    ((sendguard *)lua_touserdata(L, 5))->armed = 0;
+}
+
+/* nil, err, sent: the end of a send that did not send everything. */
+static int send_fail(lua_State *L, size_t sent) {
+  lua_pushinteger(L, (lua_Integer)sent);
+  return 3;
+}
+
+/* send continuation. Stack: conn, data, deadline, bytes sent so far,
+   [guard]. */
+static int send_k(lua_State *L, int status, lua_KContext ctx) {
+  conn *c = lua_touserdata(L, 1);
+  size_t len, sent = (size_t)lua_tointeger(L, 4);
+  const char *data = lua_tolstring(L, 2, &len);
+  double deadline = lua_tonumber(L, 3);
+  (void)status;
+  for (;;) {
+    ssize_t n;
+    int e;
+    if (c->io.fd < 0) {
+      guard_disarm(L);
+      net_closed(L);
+      return send_fail(L, sent);
+    }
+    if (sent == len) break;
+    n = c->io.ops->write(&c->io, data + sent, len - sent);
+    if (n >= 0) {
+      sent += (size_t)n;
+      lua_pushinteger(L, (lua_Integer)sent);
+      lua_replace(L, 4);
+      continue;
+    }
+    e = errno;
+    if (e == EAGAIN || e == EWOULDBLOCK) {
+      if (loop_expired(deadline)) {
+        guard_disarm(L);
+        lua_pushnil(L);
+        lua_pushliteral(L, "timeout");
+        return send_fail(L, sent);
+      }
+      if (lua_gettop(L) < 5) guard_push(L, 1);
+      loop_wait(L, c->io.fd, waitfor(&c->io), deadline, ctx, send_k);
+      continue;
+    }
+    guard_disarm(L);
+    if (e == EPIPE) {
+      lua_pushnil(L);
+      lua_pushliteral(L, "closed");
+    } else {
+      pushlabel(L, 1, c);
+      net_fail(L, "send %s: %s", lua_tostring(L, -1), net_strerror(e));
+    }
+    return send_fail(L, sent);
+  }
+  guard_disarm(L);
+  trace(L, 1, c, "send", data, len);
+  lua_pushinteger(L, (lua_Integer)len);
+  return 1;
+}
+
+/* conn:send(data) -> #data, or nil, err, bytes sent. */
+static int conn_send(lua_State *L) {
+  conn *c = checkconn(L, 1);
+  luaL_checkstring(L, 2);
+  lua_settop(L, 2);
+  lua_pushnumber(L, loop_deadline(c->timeout));
+  lua_pushinteger(L, 0);
+  return send_k(L, 0, 0);
+}
+
+/* ---- receive --------------------------------------------------------- */
+
+enum { PAT_LINE, PAT_LINE_EOL, PAT_ALL, PAT_COUNT };
+
+/* The receive pattern at arg: its kind, and the count for PAT_COUNT. */
+static int checkpattern(lua_State *L, int arg, size_t *count) {
+  if (lua_gettop(L) < arg) return PAT_LINE;  /* the common c:receive() */
+  if (lua_type(L, arg) == LUA_TNUMBER) {
+    lua_Integer n;
+    if (!lua_isinteger(L, arg)) {
+      lua_Number f = lua_tonumber(L, arg);
+      luaL_argcheck(L, f == floor(f), arg, "byte count must be an integer");
+      luaL_argcheck(L, f >= 0, arg, "byte count must be >= 0");
+      luaL_argcheck(L, f < -(lua_Number)LUA_MININTEGER, arg,
+                    "byte count too large (at most math.maxinteger)");
+      n = (lua_Integer)f;
+    } else {
+      n = lua_tointeger(L, arg);
+      luaL_argcheck(L, n >= 0, arg, "byte count must be >= 0");
+    }
+    *count = (size_t)n;
+    return PAT_COUNT;
+  }
+  if (lua_isnoneornil(L, arg)) return PAT_LINE;
+  {
+    const char *p = luaL_checkstring(L, arg);
+    if (*p == '*') p++;
+    if (!strcmp(p, "l")) return PAT_LINE;
+    if (!strcmp(p, "L")) return PAT_LINE_EOL;
+    if (!strcmp(p, "a")) return PAT_ALL;
+    return luaL_argerror(L, arg, lua_pushfstring(L, "invalid pattern '%s' (\"l\", \"L\", \"a\" or a byte count)",
+                                                 lua_tostring(L, arg)));
+  }
+}
+
+/* Push what the buffer can give for the pattern now and consume it:
+   1 done (result pushed), 0 more data needed, -1 line too long. */
+static int take(lua_State *L, conn *c, int kind, size_t count) {
+  buffer *b = &c->buf;
+  size_t len, eol;
+  int r;
+  switch (kind) {
+    case PAT_COUNT:
+      if (buffer_len(b) < count) return 0;
+      lua_pushlstring(L, buffer_data(b), count);
+      buffer_consume(b, count);
+      return 1;
+    case PAT_ALL:
+      return 0;
+    default:
+      r = buffer_line(b, &len, &eol);
+      if (r == BUFFER_MORE) return 0;
+      if (r == BUFFER_LONG) return -1;
+      lua_pushlstring(L, buffer_data(b), kind == PAT_LINE ? len - eol : len);
+      buffer_consume(b, len);
+      return 1;
+  }
+}
+
+/* Push nil, msg, partial (all that is buffered, consumed); returns 3. For
+   lines() (ctx 1): end of stream gives the partial line or nothing, and
+   other errors are raised. */
+static int recv_fail(lua_State *L, conn *c, const char *msg, size_t maxpartial, lua_KContext ctx) {
+  size_t n = buffer_len(&c->buf);
+  if (n > maxpartial) n = maxpartial;
+  if (ctx == 1 && !strcmp(msg, "closed")) {
+    if (n == 0) return 0;
+    lua_pushlstring(L, buffer_data(&c->buf), n);
+    buffer_consume(&c->buf, n);
+    return 1;
+  }
+  if (ctx == 1) return luaL_error(L, "%s", msg);
+  lua_pushnil(L);
+  lua_pushstring(L, msg);
+  lua_pushlstring(L, n ? buffer_data(&c->buf) : "", n);
+  buffer_consume(&c->buf, n);
+  return 3;
+}
+
+/* How many unread bytes the buffer should be able to hold for the next
+   read: a byte count grows the buffer as data arrives (at most a chunk
+   beyond what came), never by the count asked for up front. */
+static size_t want(conn *c, int kind, size_t count) {
+  size_t have = buffer_len(&c->buf);
+  if (kind == PAT_COUNT) return count - have < ALLCHUNK ? count : have + ALLCHUNK;
+  if (kind == PAT_ALL) return have + ALLCHUNK;
+  return have + 1;
+}
+
+/* One read from the transport into the buffer, with room for `want`
+   unread bytes: the bytes read, 0 at end of stream, or -1 with errno. */
+static ssize_t fill(conn *c, size_t want) {
+  size_t room;
+  char *p = buffer_reserve(&c->buf, want, &room);
+  ssize_t n;
+  if (p == NULL) return -1;
+  n = c->io.ops->read(&c->io, p, room);
+  if (n > 0) buffer_commit(&c->buf, (size_t)n);
+  return n;
+}
+
+/* receive continuation. Stack: conn, pattern, deadline. ctx 1: lines(). */
+static int recv_k(lua_State *L, int status, lua_KContext ctx) {
+  conn *c = lua_touserdata(L, 1);
+  double deadline = lua_tonumber(L, 3);
+  size_t count = 0;
+  int kind = checkpattern(L, 2, &count);
+  (void)status;
+  for (;;) {
+    ssize_t n;
+    int r, e;
+    if (c->io.fd < 0) {
+      if (ctx == 1) return 0;
+      net_closed(L);
+      lua_pushliteral(L, "");
+      return 3;
+    }
+    r = take(L, c, kind, count);
+    if (r > 0) {
+      trace_received(L, c);
+      return 1;
+    }
+    if (r < 0) return recv_fail(L, c, "line too long", c->buf.linemax, ctx);
+    n = fill(c, want(c, kind, count));
+    if (n > 0) continue;
+    if (n == 0) {
+      if (kind != PAT_ALL) return recv_fail(L, c, "closed", (size_t)-1, ctx);
+      lua_pushlstring(L, buffer_len(&c->buf) ? buffer_data(&c->buf) : "", buffer_len(&c->buf));
+      buffer_consume(&c->buf, buffer_len(&c->buf));
+      trace_received(L, c);
+      return 1;
+    }
+    e = errno;
+    if (e == EAGAIN || e == EWOULDBLOCK) {
+      if (loop_expired(deadline)) return recv_fail(L, c, "timeout", (size_t)-1, ctx);
+      loop_wait(L, c->io.fd, waitfor(&c->io), deadline, ctx, recv_k);
+      continue;
+    }
+    pushlabel(L, 1, c);
+    lua_pushfstring(L, "receive %s: %s", lua_tostring(L, -1), net_strerror(e));
+    return recv_fail(L, c, lua_tostring(L, -1), (size_t)-1, ctx);
+  }
+}
+
+/* conn:receive([pattern]) -> data, or nil, err, partial. */
+static int conn_receive(lua_State *L) {
+  conn *c = checkconn(L, 1);
+  size_t count = 0;
+  int kind = checkpattern(L, 2, &count);
+  if (c->io.fd >= 0 && kind != PAT_ALL && take(L, c, kind, count) > 0) {  /* fast path */
+    trace_received(L, c);
+    return 1;
+  }
+  lua_settop(L, 2);
+  lua_pushnumber(L, loop_deadline(c->timeout));
+  return recv_k(L, 0, 0);
+}
+
+/* The iterator of conn:lines(): the next line, nil at the end. */
+static int lines_iter(lua_State *L) {
+  conn *c = lua_touserdata(L, lua_upvalueindex(1));
+  lua_settop(L, 0);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushliteral(L, "l");
+  lua_pushnumber(L, loop_deadline(c->timeout));
+  return recv_k(L, 0, 1);
+}
+
+/* conn:lines() -> iterator over lines (errors other than the end raise). */
+static int conn_lines(lua_State *L) {
+  checkconn(L, 1);
+  lua_settop(L, 1);
+  lua_pushcclosure(L, lines_iter, 1);
+  return 1;
+}
+
+/* conn:trace(handler | nil | false): handler(what, data, conn) is called
+   after each send, receive, shutdown and close (the Lua side formats). */
+static int conn_settrace(lua_State *L) {
+  conn *c = checkconn(L, 1);
+  if (!lua_isnoneornil(L, 2) && lua_type(L, 2) != LUA_TBOOLEAN)
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_settop(L, 2);
+  c->tracing = lua_type(L, 2) == LUA_TFUNCTION;
+  if (!c->tracing) { lua_pushnil(L); lua_replace(L, 2); }
+  lua_setiuservalue(L, 1, 2);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* conn:gettimeout() -> seconds or nil. */
+static int conn_gettimeout(lua_State *L) {
+  conn *c = checkconn(L, 1);
+  if (c->timeout < 0) lua_pushnil(L); else lua_pushnumber(L, c->timeout);
+  return 1;
+}
+
+/* The methods written in Lua (lua/net/connmethods.lua, embedded as
+   package.preload["net.connmethods"]) join the method table at the top;
+   `net` is the module's table. The preload entry is then taken out: those
+   methods are the connection's, not a part of net. */
+static void add_lua_methods(lua_State *L, int net) {
+  int methods = lua_absindex(L, -1);
+  net = lua_absindex(L, net);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  if (lua_getfield(L, -1, "net.connmethods") != LUA_TFUNCTION)
+    luaL_error(L, "net.connmethods is not embedded");
+  lua_pushliteral(L, "net.connmethods");
+  lua_call(L, 1, 1);
+  lua_pushvalue(L, methods);
+  lua_pushvalue(L, net);
+  lua_call(L, 2, 0);
+  lua_pushnil(L);
+  lua_setfield(L, -2, "net.connmethods");
+  lua_pop(L, 1);
+}
+
+void conn_open(lua_State *L) {
+  static const luaL_Reg conn_m[] = {
+    {"send", conn_send}, {"receive", conn_receive}, {"lines", conn_lines},
+    {"close", conn_close}, {"shutdown", conn_shutdown},
+    {"settimeout", conn_settimeout}, {"gettimeout", conn_gettimeout},
+    {"setlinelimit", conn_setlinelimit}, {"settrace", conn_settrace},
+    {"getpeername", conn_getpeername}, {"getsockname", conn_getsockname},
+    {NULL, NULL}};
+  net_newclass(L, CONN_MT, conn_m, conn_gc, conn_tostring);
+  lua_getfield(L, -1, "__index");
+  add_lua_methods(L, -3);
+  lua_pop(L, 1);
+  conn_mt = lua_topointer(L, -1);
+  lua_pop(L, 1);
+}

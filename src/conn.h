@@ -1,0 +1,42 @@
+/*
+ * conn.h: the connection, a Lua type (metatable "netlua.conn"): send,
+ * receive with LuaSocket-like patterns ("l", "L", "a", a byte count; "*l",
+ * "*a"), lines, timeouts, line limit, shutdown, close, addresses, and the
+ * transcript (settrace; expect and trace are written in Lua,
+ * lua/net/connmethods.lua). It reads and writes only through its transport
+ * (transport.h), so it does not know whether the bytes are plain or TLS.
+ *
+ * The parts that produce connections (connect.c, server.c) make one closed
+ * with conn_new, acquire a socket, and hand it over with conn_attach; until
+ * then the object says "closed", so a failure half-way leaves it
+ * consistent.
+ */
+#ifndef NETLUA_CONN_H
+#define NETLUA_CONN_H
+
+#include <stddef.h>
+
+#include <lua.h>
+
+#include "sock.h"
+#include "transport.h"
+
+typedef struct conn conn;
+
+/* Push a new closed connection: line limit `linemax` (0: the default),
+   `timeout` seconds per call (< 0: none). */
+conn *conn_new(lua_State *L, size_t linemax, double timeout);
+
+/* Give the connection its transport (copied; the connection now owns its
+   fd) and the peer's address; the local one is read from the fd. */
+void conn_attach(conn *c, const transport *io, const sock_addr *peer);
+
+/* Pop the string at the top: the connection at idx is named so in messages
+   ("host:port" as given), instead of by its peer address. */
+void conn_setlabel(lua_State *L, int idx);
+
+/* Tell the trace handler of the connection at idx, if any, what happened
+   (an event without data, e.g. "connect"). */
+void conn_event(lua_State *L, int idx, const char *what);
+
+#endif
