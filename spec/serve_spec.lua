@@ -5,10 +5,10 @@ local net = require "net"
 local common = require "spec.support.common"
 
 -- Run a Lua program text with the netlua program; ok, code, stdout, stderr.
-local function run_script(text)
+local function run_script(text, prefix)
   local path = os.tmpname()
   local f = assert(io.open(path, "w")); f:write(text); f:close()
-  local r = table.pack(common.run("timeout 20 " .. common.q(common.netlua) .. " " .. path))
+  local r = table.pack(common.run((prefix or "") .. "timeout 20 " .. common.q(common.netlua) .. " " .. path))
   os.remove(path)
   return table.unpack(r, 1, r.n)
 end
@@ -98,6 +98,43 @@ describe("net.serve", function()
     assert.are.equal(0, code)
     assert.are.equal("running\ndone\n", out)
     assert.are.equal("", err)
+  end)
+
+  it("returns nil, closed from an accept waiting when its server is closed", function()
+    local s = assert(net.listen("127.0.0.1", 0))
+    local got
+    net.spawn(function() got = table.pack(s:accept()) end)
+    net.sleep(0.02)
+    s:close()
+    net.run()
+    assert.are.same({ nil, "closed", n = 2 }, got)
+  end)
+
+  it("backs off instead of spinning when accept runs out of descriptors", function()
+    local ok, code, out, err = run_script([[
+      local served = 0
+      local srv = assert(net.serve("127.0.0.1", 0, function(c) c:receive(); served = served + 1 end))
+      local _, port = srv:getsockname()
+      local hold = {}
+      for _ = 1, 40 do  -- more than the limit allows: accept meets EMFILE
+        local c = net.connect("127.0.0.1", port, { timeout = 1 })
+        if not c then break end
+        hold[#hold + 1] = c
+      end
+      local cpu0 = os.clock()
+      net.sleep(0.5)
+      local cpu = os.clock() - cpu0
+      for _, c in ipairs(hold) do c:send("x\n") end
+      for i = 1, #hold // 2 do hold[i]:close() end
+      local limit = net.now() + 5
+      while served < #hold and net.now() < limit do net.sleep(0.02) end
+      for _, c in ipairs(hold) do c:close() end
+      srv:close()
+      print(#hold > 15, served == #hold, cpu < 0.25 or cpu)
+    ]], "ulimit -n 40; ")
+    assert.is_true(ok, err)
+    assert.are.equal(0, code)
+    assert.are.equal("true\ttrue\ttrue\n", out)
   end)
 
   it("close ends the clients being served and gives back every descriptor", function()
