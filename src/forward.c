@@ -151,14 +151,15 @@ static int fwd_pipe(fwd *f) {
   return 0;
 }
 
-/* One round of the splice path: socket -> pipe while the pipe has room,
-   pipe -> socket while it holds bytes. */
-static int step_splice(lua_State *L, fwd *f, int cfd, int ofd, int *fd, int *ev) {
+/* One round of the splice path: socket -> pipe while the pipe has room
+   (unless drain: only empty the pipe), pipe -> socket while it holds
+   bytes. */
+static int step_splice(lua_State *L, fwd *f, int cfd, int ofd, int drain, int *fd, int *ev) {
   const unsigned flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
   int moved = 0;
   ssize_t n;
   if (f->pipe[0] < 0 && fwd_pipe(f) != 0) return fail(L, f, 1, "receive", errno);
-  if (!f->eof && f->pending < f->cap) {
+  if (!drain && !f->eof && f->pending < f->cap) {
     n = splice(cfd, NULL, f->pipe[1], NULL, f->cap - f->pending, flags);
     if (n > 0) { f->pending += (size_t)n; moved = 1; }
     else if (n == 0) f->eof = 1;
@@ -177,7 +178,7 @@ static int step_splice(lua_State *L, fwd *f, int cfd, int ofd, int *fd, int *ev)
     else if (n < 0 && errno != EAGAIN) return fail(L, f, 2, "send", errno);
   }
   if (f->eof && f->pending == 0) return STEP_DONE;
-  if (moved) return STEP_MORE;
+  if (moved || (drain && f->pending == 0)) return STEP_MORE;
   /* bytes waiting in the pipe: the writer is what is stuck (a read may
      also say EAGAIN because the pipe is full) */
   *fd = f->pending > 0 ? ofd : cfd;
@@ -193,10 +194,9 @@ static int step(lua_State *L, fwd *f, int *fd, int *ev) {
   if (buffer_len(b) > 0) return step_flush(L, f, b, oi, fd, ev);
   if (f->eof) return STEP_DONE;
   if (!f->nosplice && !conn_traced(c) && !conn_traced(o) && is_plain(ci) && is_plain(oi))
-    return step_splice(L, f, ci->fd, oi->fd, fd, ev);
-  if (f->pending > 0) {  /* a trace began mid-way: the pipe drains first */
-    return step_splice(L, f, ci->fd, oi->fd, fd, ev);
-  }
+    return step_splice(L, f, ci->fd, oi->fd, 0, fd, ev);
+  if (f->pending > 0)  /* a trace began mid-way: the pipe drains first */
+    return step_splice(L, f, ci->fd, oi->fd, 1, fd, ev);
   return step_read(L, f, b, ci, fd, ev);
 }
 
