@@ -550,3 +550,30 @@ void conn_open(lua_State *L) {
   conn_mt = lua_topointer(L, -1);
   lua_pop(L, 1);
 }
+
+/* ---- accessors for forward.c (see conn.h) ---------------------------- */
+
+conn *conn_check(lua_State *L, int arg) {
+  return checkconn(L, arg);
+}
+
+transport *conn_transport(conn *c) {
+  return &c->io;
+}
+
+buffer *conn_buffer(conn *c) {
+  return &c->buf;
+}
+
+int conn_traced(const conn *c) {
+  return c->tracing;
+}
+
+void conn_tracedata(lua_State *L, int idx, const char *what, const char *data, size_t len) {
+  conn *c = lua_touserdata(L, idx);
+  trace(L, idx, c, what, data, len);
+}
+
+const char *conn_pushlabel(lua_State *L, int idx) {
+  return pushlabel(L, idx, lua_touserdata(L, idx));
+}

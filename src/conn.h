@@ -39,4 +39,27 @@ void conn_setlabel(lua_State *L, int idx);
    (an event without data, e.g. "connect"). */
 void conn_event(lua_State *L, int idx, const char *what);
 
+
+/* ---- accessors for forward.c (conn:forward, conn:reset) --------------- */
+
+#include "buffer.h"
+
+/* The connection at arg, checked (raises if it is not one). */
+conn *conn_check(lua_State *L, int arg);
+
+/* Its transport (io.fd -1 when closed) and its receive buffer. */
+transport *conn_transport(conn *c);
+buffer *conn_buffer(conn *c);
+
+/* True when it has a trace handler. */
+int conn_traced(const conn *c);
+
+/* Tell the trace handler of the connection at idx about data moved
+   ("send" or "receive"), as send and receive do. */
+void conn_tracedata(lua_State *L, int idx, const char *what, const char *data, size_t len);
+
+/* Push its label for messages ("host:port" as given, or the peer address)
+   and return it. */
+const char *conn_pushlabel(lua_State *L, int idx);
+
 #endif

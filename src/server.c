@@ -17,6 +17,7 @@
 #include "args.h"
 #include "conn.h"
 #include "errwords.h"
+#include "forward.h"
 #include "loop.h"
 #include "net.h"
 #include "netaux.h"
@@ -228,4 +229,5 @@ void server_open(lua_State *L) {
   lua_setfield(L, -2, "listen");
   net_newclass(L, SERVER_MT, server_m, server_gc, server_tostring);
   lua_pop(L, 1);
+  forward_open(L);  /* conn:forward, conn:reset: what servers that relay use */
 }

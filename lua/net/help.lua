@@ -95,6 +95,15 @@ local GROUPS = {
       text = "the local address and port",
       returns = "address text and port number",
       example = "print(c:getsockname())" },
+    { name = "conn:forward", sig = "c:forward(other [, timeout]) -> bytes",
+      text = "move everything c receives to other, until c's peer half-closes",
+      more = "then other:shutdown(\"send\"). Waits through the loop (in a task it lets others run). Bytes already buffered by a receive go first; untraced plain sockets move by splice(2) without entering Lua, traced ones are read, traced and written. timeout bounds the whole call (nil: none)",
+      returns = "the bytes moved; on failure nil, message, bytes moved, and the side that failed (\"receive\": c, \"send\": other)",
+      example = 'net.spawn(function() client:forward(target) end); target:forward(client)' },
+    { name = "conn:reset", sig = "c:reset() -> true",
+      text = "close at once with a reset (RST), dropping unsent data",
+      returns = "true; nil, \"closed\" if it was closed already",
+      example = "c:reset()" },
   } },
   { title = "Server methods (s = net.listen(...))", part = "server", entries = {
     { name = "server:accept", sig = "s:accept([timeout]) -> conn",
@@ -113,6 +122,23 @@ local GROUPS = {
       text = "stop listening",
       returns = "true; nil, \"closed\" if it was closed already",
       example = "s:close()" },
+  } },
+  { title = "Servers, fakes and relays (tasks on the one loop)", part = "serve", entries = {
+    { name = "net.serve", sig = "net.serve(host, port, handler [, opts]) -> srv",
+      text = "serve each client with handler(conn) in a task of its own",
+      more = "Returns at once; the server keeps serving while the script or the prompt goes on. The connection is closed when the handler returns or fails; a handler's error is written on stderr with its traceback and the server goes on (it does not make the script's exit status 1). srv:close() stops it quietly and closes the clients' connections; srv:getsockname(), srv:clients(). opts: backlog, family, linelimit (as net.listen), timeout (per call on each connection), max (clients at once, 1000; the others wait in the backlog), tls (not available yet)",
+      returns = "the server; on failure nil and a message, as net.listen",
+      example = 'srv = net.serve("127.0.0.1", 8080, function(c) for l in c:lines() do c:send(l .. "\n") end end)' },
+    { name = "net.fake", sig = "net.fake(host, port, dialogue [, opts]) -> fake",
+      text = "a scripted peer for tests: plays a dialogue with a client",
+      more = "dialogue: a list of steps {send = text} (CRLF added unless raw), {expect = pattern} (the next line must match), {receive = n | \"l\" | \"a\"}, {sleep = s}, {shutdown = how}, {close = true}. opts: clients (one after the other, 1), timeout (per step and for a client to come, 10), raw. fake:wait([timeout]) -> true, or nil and a message naming the step, what was expected and what came (\"timeout\" when no client came); fake:close(); fake:getsockname(); fake.received",
+      returns = "the fake; on failure nil and a message, as net.listen",
+      example = 'f = net.fake("127.0.0.1", 0, {{send = "220 hi"}, {expect = "^HELO"}, {send = "250 ok"}})' },
+    { name = "net.relay", sig = "net.relay(lhost, lport, thost, tport [, opts]) -> relay",
+      text = "forward each client to a target, both ways, and show the dialogue",
+      more = "Returns at once (a server task). Half-closes pass through, a reset on one side resets the other; an unreachable target closes the client. Untraced, bytes move by splice(2). opts: trace = true | function | file | path (the transcript of each pair, lines prefixed \"[n] \", \" -> \" client to target, \"<- \" target to client), time (elapsed-time column), timeout (connecting to the target, 10), backlog, family, max. relay:close(), relay:getsockname(), relay:pairs()",
+      returns = "the relay; on failure nil and a message, as net.listen",
+      example = 'r = net.relay("127.0.0.1", 8081, "127.0.0.1", 80, {trace = true})' },
   } },
   { title = "UDP (u = net.udp())", part = "udp", entries = {
     { name = "net.udp", sig = "net.udp([opts]) -> udp",
@@ -561,6 +587,11 @@ function M.help(x)
     return
   end
   if x == M then return show_entry(BY_NAME.help) end
+  if tx == "table" then -- a callable part (net.serve, net.relay ...): its entry
+    for name, e in pairs(BY_NAME) do
+      if name:match("^net%.[%w_]+$") and resolve(name) == x and exists(e) then return show_entry(e) end
+    end
+  end
   if tx == "table" then -- a part of net: net.ip, net.dns ...
     for name in pairs(BY_NAME) do
       local part = name:match("^(net%.[%w_]+)%.")

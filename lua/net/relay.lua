@@ -1,0 +1,192 @@
+-- net.relay: a TCP relay (port forwarder) that can show what passes
+-- through it, for looking at a dialogue between two programs.
+--
+-- Entry points (the module table is callable, so the lazy `net.relay`
+-- already works as a function):
+--   net.relay(lhost, lport, thost, tport [, opts]) -> relay, or nil, message
+--       Listens on lhost:lport (port 0: any, see relay:getsockname()) as
+--       net.serve does and returns at once. Each client gets a connection
+--       to thost:tport, and the bytes are forwarded both ways
+--       (conn:forward, by splice(2) when not traced) until both sides have
+--       finished: a half-close passes through (the client shuts down its
+--       sending side, the target sees the end and its reply still flows
+--       back), a reset on one side resets the other, nothing is lost or
+--       reordered. A target that cannot be reached: the client is closed
+--       (the transcript says why) and the relay goes on.
+--       opts: trace = true | function | file | path: the transcript of each
+--         pair, each line prefixed with its connection number "[n] ",
+--         client -> target data as " -> " (sent to the target), target ->
+--         client data as "<- " (received from it), events "*** ";
+--         time = true: an elapsed-time column in the transcript;
+--         timeout: seconds to connect to the target (default 10);
+--         backlog, family, max: as net.serve.
+--       Misuse (bad ports, unknown options) raises; a trace path that
+--       cannot be opened gives nil, message.
+--   relay:close() -> true, or nil, "closed": stops accepting and ends the
+--       pairs still open (quietly).
+--   relay:getsockname() -> host, port
+--   relay:pairs() -> the number of pairs open now
+--   tostring(relay) -> "net.relay 127.0.0.1:8081 -> 127.0.0.1:80 (1 pair)"
+local net = require "net"
+local serve = require "net.serve"
+
+local M = {}
+
+local CONNECT_TIMEOUT = 10
+local JOIN_FIRST, JOIN_MAX = 0.005, 0.2   -- polls while one direction waits for the other
+
+local KNOWN = { trace = true, time = true, timeout = true, backlog = true, family = true,
+  max = true }
+
+local Relay = {}
+Relay.__index = Relay
+
+-- Wait (polling, backoff) until done() is true.
+local function join(done)
+  local pause = JOIN_FIRST
+  while not done() do
+    net.sleep(pause)
+    pause = math.min(pause * 2, JOIN_MAX)
+  end
+end
+
+-- True when a forward's error says a peer reset its connection.
+local function isreset(err)
+  return type(err) == "string" and (err:find("reset", 1, true) ~= nil)
+end
+
+-- End of a direction that failed: reset or close both connections. `from`
+-- is where the bytes came from, `to` where they went; side which one failed.
+local function abort(from, to, err, side, ev)
+  local failed, other = from, to
+  if side == "send" then failed, other = to, from end
+  if err == "closed" then
+    other:close()
+  elseif isreset(err) then
+    ev("reset", nil, failed)
+    other:reset()
+  else
+    ev("error", err, failed)
+    other:close()
+  end
+  failed:close()
+end
+
+-- One client: connect to the target and forward both ways.
+local function pair(relay, client)
+  relay.count = relay.count + 1
+  local id = relay.count
+  local ev = function() end
+  if relay.how then
+    local h = require("net.transcript").handler(relay.how, { id = id, time = relay.time })
+    ev = function(...)  -- quiet once relay:close() has closed the transcript file
+      if io.type(relay.how) ~= "closed file" then h(...) end
+    end
+  end
+  ev("client", serve.hostport(client:getpeername()) .. " -> " .. serve.hostport(client:getsockname()))
+  local target, err = net.connect(relay.thost, relay.tport, { timeout = relay.timeout })
+  if not target then
+    ev("failed", err)
+    client:close()
+    ev("close", "client")
+    return
+  end
+  relay.conns[target] = true
+  relay.npairs = relay.npairs + 1
+  if relay.how then target:settrace(ev) end
+  ev("connected", nil, target)
+  local up, down
+  net.spawn(function()
+    up = table.pack(client:forward(target))
+    if up[1] == nil then abort(client, target, up[2], up[4], ev) end
+  end)
+  down = table.pack(target:forward(client))
+  if down[1] ~= nil then
+    ev("peerclosed", nil, target)
+  else
+    abort(target, client, down[2], down[4], ev)
+  end
+  join(function() return up ~= nil end)
+  relay.npairs = relay.npairs - 1
+  relay.conns[target] = nil
+  target:close()
+  client:close()
+end
+
+-- Check the arguments; raise on misuse.
+local function checkargs(thost, tport, opts)
+  if type(thost) ~= "string" then
+    error("bad argument #3 to 'relay' (string expected, got " .. type(thost) .. ")", 3)
+  end
+  if math.type(tport) ~= "integer" or tport < 1 or tport > 65535 then
+    error("bad argument #4 to 'relay' (port must be an integer 1-65535)", 3)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("bad argument #5 to 'relay' (table expected, got " .. type(opts) .. ")", 3)
+  end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if not KNOWN[k] then error("bad argument #5 to 'relay' (unknown option '" .. tostring(k) .. "')", 3) end
+  end
+  return opts
+end
+
+-- net.relay(lhost, lport, thost, tport [, opts]) -> relay, or nil, message.
+function M.relay(lhost, lport, thost, tport, opts)
+  opts = checkargs(thost, tport, opts)
+  local how = opts.trace
+  if how == false then how = nil end
+  local ownfile
+  if type(how) == "string" then
+    local f, err = io.open(how, "a")
+    if not f then return nil, "transcript " .. err end
+    f:setvbuf("line")
+    how, ownfile = f, f
+  elseif how ~= nil then
+    require("net.transcript").handler(how)  -- raises now on a bad `how`
+  end
+  local relay = setmetatable({ thost = thost, tport = tport, how = how, time = opts.time,
+    ownfile = ownfile, timeout = opts.timeout or CONNECT_TIMEOUT, count = 0, npairs = 0,
+    conns = setmetatable({}, { __mode = "k" }) }, Relay)
+  local srv, err = serve.serve(lhost, lport, function(c) pair(relay, c) end,
+    { backlog = opts.backlog, family = opts.family, max = opts.max })
+  if not srv then
+    if ownfile then ownfile:close() end
+    return nil, err
+  end
+  relay.srv = srv
+  relay.name = srv.name .. " -> " .. serve.hostport(thost, tport)
+  serve.describe(srv.task, function()
+    return "relaying " .. relay.name .. ", " .. relay.npairs .. " pair" .. (relay.npairs == 1 and "" or "s")
+  end)
+  return relay
+end
+
+-- relay:close() -> true, or nil, "closed".
+function Relay:close()
+  local ok, err = self.srv:close()
+  if not ok then return ok, err end
+  for t in pairs(self.conns) do t:close() end
+  if self.ownfile then self.ownfile:close(); self.ownfile = nil end
+  return true
+end
+
+-- relay:getsockname() -> host, port.
+function Relay:getsockname()
+  return self.srv:getsockname()
+end
+
+-- relay:pairs() -> the number of pairs open now.
+function Relay:pairs()
+  return self.npairs
+end
+
+function Relay:__tostring()
+  return "net.relay " .. self.name .. (self.srv.closed and " (closed)" or
+    " (" .. self.npairs .. " pair" .. (self.npairs == 1 and "" or "s") .. ")")
+end
+
+Relay.__close = Relay.close
+M.Relay = Relay
+
+return setmetatable(M, { __call = function(_, ...) return M.relay(...) end })
