@@ -85,6 +85,23 @@ describe("net.transcript", function()
       assert.are.same({ "*** shutdown send" }, fmt("shutdown", "send"))
       assert.are.same({ "*** starttls TLSv1.3" }, fmt("starttls", "TLSv1.3"))
       assert.are.same({ "*** odd\\r\\n" }, fmt("odd\r\n"))
+      assert.are.same({ "*** accepted (127.0.0.1:25 <- 127.0.0.1:4000)" },
+        fmt("accepted", "127.0.0.1:25 <- 127.0.0.1:4000"))
+      assert.are.same({ "*** timeout waiting for a line" }, fmt("timeout", "timeout waiting for a line"))
+    end)
+
+    it("shows the peer of a datagram, before its text or above its dump", function()
+      local o = { color = false }
+      assert.are.same({ " -> [127.0.0.1:53] ping" }, t.format("send", "ping\r\n", nil, o, "127.0.0.1:53"))
+      assert.are.same({ "<- [[::1]:53] a", "<- [[::1]:53] b" }, t.format("receive", "a\nb\n", nil, o, "[::1]:53"))
+      local bin = ("\0\1"):rep(10)
+      assert.are.same({ "<- [127.0.0.1:53] 20 bytes",
+        "<- 00000000  00 01 00 01 00 01 00 01  00 01 00 01 00 01 00 01  |................|",
+        "<- 00000010  00 01 00 01                                       |....|" },
+        t.format("receive", bin, nil, o, "127.0.0.1:53"))
+      local got = {}
+      t.handler(function(l) got[#got + 1] = l end)("send", "x", nil, "127.0.0.1:9")
+      assert.are.same({ " -> [127.0.0.1:9] x" }, got)
     end)
   end)
 
@@ -187,6 +204,19 @@ describe("net.transcript", function()
       assert.is_true(ok, err)
       assert.are.equal("", out)
       assert.are.equal(" -> hi\n", err)
+    end)
+
+    it("colours standard error by default only when isatty says it is a terminal", function()
+      local run = function(isatty)
+        local ok, _, out, err = common.run(common.q(common.netlua) .. " -e " .. common.q(
+          'require("net.transcript").handler(true, { env = {}, isatty = function() return ' .. isatty ..
+          ' end })("send", "hi")'))
+        assert.is_true(ok, err)
+        assert.are.equal("", out)
+        return err
+      end
+      assert.are.equal("\27[36m -> \27[0mhi\n", run("true"))
+      assert.are.equal(" -> hi\n", run("false"))
     end)
 
     it("raises on anything else", function()

@@ -24,6 +24,7 @@
 #include "net.h"
 #include "netaux.h"
 #include "sock.h"
+#include "trace.h"
 #include "transport.h"
 
 #define CONN_MT "netlua.conn"
@@ -38,6 +39,9 @@ struct conn {
   transport io;           /* io.fd -1 when closed */
   int shut;               /* SHUT_SEND | SHUT_RECV done */
   int tracing;            /* user value 2 is set */
+  int announce;           /* traced from birth by net.trace: say "accepted"
+                             before the first event unless connect did */
+  int peerclosed;         /* the end of the stream was seen (and traced) */
   double timeout;         /* seconds per call, < 0 none */
   buffer buf;
   sock_addr local, peer;
@@ -68,6 +72,10 @@ conn *conn_new(lua_State *L, size_t linemax, double timeout) {
   c->timeout = timeout;
   buffer_init(&c->buf, linemax);
   luaL_setmetatable(L, CONN_MT);
+  if (trace_pushglobal(L)) {
+    lua_setiuservalue(L, -2, 2);
+    c->tracing = c->announce = 1;
+  }
   return c;
 }
 
@@ -92,9 +100,19 @@ static int conn_shut(lua_State *L, conn *c) {
   return 1;
 }
 
-/* __gc and __close: close once, quietly. */
+/* __gc: close once, quietly. */
 static int conn_gc(lua_State *L) {
   conn_shut(L, checkconn(L, 1));
+  return 0;
+}
+
+static void trace(lua_State *L, int idx, conn *c, const char *what, const char *data, size_t len);
+
+/* __close: close once; the transcript says "closed" as for close(). */
+static int conn_tbc(lua_State *L) {
+  conn *c = checkconn(L, 1);
+  if (c->io.fd >= 0) trace(L, 1, c, "close", NULL, 0);
+  conn_shut(L, c);
   return 0;
 }
 
@@ -107,10 +125,26 @@ static const char *pushlabel(lua_State *L, int idx, conn *c) {
   return lua_pushstring(L, sock_format(&c->peer, buf, sizeof buf));
 }
 
-/* Call the trace handler (user value 2) with what happened. */
+/* Push "LOCAL -> PEER" (sep " <- ": PEER is on the left of the arrow's
+   point, for an accepted connection). */
+static const char *pushaddrs(lua_State *L, conn *c, const char *sep) {
+  char a[SOCK_ADDRSTRLEN], b[SOCK_ADDRSTRLEN];
+  return lua_pushfstring(L, "%s%s%s", sock_format(&c->local, a, sizeof a), sep,
+                         sock_format(&c->peer, b, sizeof b));
+}
+
+/* Call the trace handler (user value 2) with what happened. A connection
+   traced from birth that connect did not announce (an accepted one) says
+   "accepted" first. */
 static void trace(lua_State *L, int idx, conn *c, const char *what, const char *data, size_t len) {
   if (!c->tracing) return;
   idx = lua_absindex(L, idx);
+  if (c->announce && c->peer.len) {
+    c->announce = 0;
+    pushaddrs(L, c, " <- ");
+    trace(L, idx, c, "accepted", lua_tostring(L, -1), lua_rawlen(L, -1));
+    lua_pop(L, 1);
+  }
   if (lua_getiuservalue(L, idx, 2) != LUA_TFUNCTION) { lua_pop(L, 1); return; }
   lua_pushstring(L, what);
   if (data) lua_pushlstring(L, data, len); else lua_pushnil(L);
@@ -119,8 +153,33 @@ static void trace(lua_State *L, int idx, conn *c, const char *what, const char *
 }
 
 void conn_event(lua_State *L, int idx, const char *what) {
+  conn_trace(L, idx, what, NULL, 0);
+}
+
+void conn_trace(lua_State *L, int idx, const char *what, const char *data, size_t len) {
   conn *c = lua_touserdata(L, idx);
-  trace(L, idx, c, what, NULL, 0);
+  c->announce = 0;
+  if (!strcmp(what, "connected") && data == NULL) {
+    pushaddrs(L, c, " -> ");
+    trace(L, idx, c, what, lua_tostring(L, -1), lua_rawlen(L, -1));
+    lua_pop(L, 1);
+    return;
+  }
+  trace(L, idx, c, what, data, len);
+}
+
+/* Trace the end of the stream, once. */
+static void trace_peerclosed(lua_State *L, conn *c) {
+  if (c->peerclosed) return;
+  c->peerclosed = 1;
+  trace(L, 1, c, "peerclosed", NULL, 0);
+}
+
+/* Trace a failed transfer of errno e (the data moved before it, if any,
+   is traced by the caller first): "reset" or the end of the stream. */
+static void trace_errno(lua_State *L, conn *c, int e) {
+  if (e == ECONNRESET) trace(L, 1, c, "reset", NULL, 0);
+  else if (e == EPIPE) trace_peerclosed(L, c);
 }
 
 /* Trace what receive is about to return (the string at the top). */
@@ -250,8 +309,21 @@ static void guard_disarm(lua_State *L) {
     ((sendguard *)lua_touserdata(L, 5))->armed = 0;
 }
 
-/* nil, err, sent: the end of a send that did not send everything. */
-static int send_fail(lua_State *L, size_t sent) {
+/* nil, err, sent: the end of a send that did not send everything (nil
+   and err at the top). The transcript shows the part that went, then why
+   the rest did not: errno e, or 0 for a timeout. */
+static int send_fail(lua_State *L, conn *c, size_t sent, int e) {
+  if (c->tracing) {
+    size_t len;
+    const char *data = lua_tolstring(L, 2, &len);
+    if (sent) trace(L, 1, c, "send", data, sent);
+    if (e == 0) {
+      lua_pushfstring(L, "timeout sending (%I of %I bytes sent)", (lua_Integer)sent, (lua_Integer)len);
+      trace(L, 1, c, "timeout", lua_tostring(L, -1), lua_rawlen(L, -1));
+      lua_pop(L, 1);
+    }
+    trace_errno(L, c, e);
+  }
   lua_pushinteger(L, (lua_Integer)sent);
   return 3;
 }
@@ -270,7 +342,7 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
     if (c->io.fd < 0) {
       guard_disarm(L);
       net_closed(L);
-      return send_fail(L, sent);
+      return send_fail(L, c, sent, -1);
     }
     if (sent == len) break;
     n = c->io.ops->write(&c->io, data + sent, len - sent);
@@ -286,7 +358,7 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
         guard_disarm(L);
         lua_pushnil(L);
         lua_pushliteral(L, "timeout");
-        return send_fail(L, sent);
+        return send_fail(L, c, sent, 0);
       }
       if (lua_gettop(L) < 5) guard_push(L, 1);
       loop_wait(L, c->io.fd, waitfor(&c->io), deadline, ctx, send_k);
@@ -300,7 +372,7 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
       pushlabel(L, 1, c);
       net_fail(L, "send %s: %s", lua_tostring(L, -1), net_strerror(e));
     }
-    return send_fail(L, sent);
+    return send_fail(L, c, sent, e);
   }
   guard_disarm(L);
   trace(L, 1, c, "send", data, len);
@@ -379,10 +451,17 @@ static int take(lua_State *L, conn *c, int kind, size_t count) {
 
 /* Push nil, msg, partial (all that is buffered, consumed); returns 3. For
    lines() (ctx 1): end of stream gives the partial line or nothing, and
-   other errors are raised. */
-static int recv_fail(lua_State *L, conn *c, const char *msg, size_t maxpartial, lua_KContext ctx) {
+   other errors are raised. The transcript shows the partial data, then
+   event `ev` (NULL: none) with `evdata`. */
+static int recv_fail(lua_State *L, conn *c, const char *msg, size_t maxpartial, lua_KContext ctx,
+                     const char *ev, const char *evdata) {
   size_t n = buffer_len(&c->buf);
   if (n > maxpartial) n = maxpartial;
+  if (c->tracing) {
+    if (n) trace(L, 1, c, "receive", buffer_data(&c->buf), n);
+    if (ev && !strcmp(ev, "peerclosed")) trace_peerclosed(L, c);
+    else if (ev) trace(L, 1, c, ev, evdata, evdata ? strlen(evdata) : 0);
+  }
   if (ctx == 1 && !strcmp(msg, "closed")) {
     if (n == 0) return 0;
     lua_pushlstring(L, buffer_data(&c->buf), n);
@@ -419,6 +498,14 @@ static ssize_t fill(conn *c, size_t want) {
   return n;
 }
 
+/* Push and return what a receive of `kind` waited for, for the
+   transcript's timeout line. */
+static const char *waiting(lua_State *L, int kind, size_t count) {
+  if (kind == PAT_COUNT) return lua_pushfstring(L, "timeout waiting for %I bytes", (lua_Integer)count);
+  return lua_pushstring(L, kind == PAT_ALL ? "timeout waiting for the end of the stream"
+                                           : "timeout waiting for a line");
+}
+
 /* receive continuation. Stack: conn, pattern, deadline. ctx 1: lines(). */
 static int recv_k(lua_State *L, int status, lua_KContext ctx) {
   conn *c = lua_touserdata(L, 1);
@@ -440,25 +527,28 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
       trace_received(L, c);
       return 1;
     }
-    if (r < 0) return recv_fail(L, c, "line too long", c->buf.linemax, ctx);
+    if (r < 0) return recv_fail(L, c, "line too long", c->buf.linemax, ctx, NULL, NULL);
     n = fill(c, want(c, kind, count));
     if (n > 0) continue;
     if (n == 0) {
-      if (kind != PAT_ALL) return recv_fail(L, c, "closed", (size_t)-1, ctx);
+      if (kind != PAT_ALL) return recv_fail(L, c, "closed", (size_t)-1, ctx, "peerclosed", NULL);
       lua_pushlstring(L, buffer_len(&c->buf) ? buffer_data(&c->buf) : "", buffer_len(&c->buf));
       buffer_consume(&c->buf, buffer_len(&c->buf));
-      trace_received(L, c);
+      if (lua_rawlen(L, -1)) trace_received(L, c);
+      trace_peerclosed(L, c);
       return 1;
     }
     e = errno;
     if (e == EAGAIN || e == EWOULDBLOCK) {
-      if (loop_expired(deadline)) return recv_fail(L, c, "timeout", (size_t)-1, ctx);
+      if (loop_expired(deadline))
+        return recv_fail(L, c, "timeout", (size_t)-1, ctx, "timeout", waiting(L, kind, count));
       loop_wait(L, c->io.fd, waitfor(&c->io), deadline, ctx, recv_k);
       continue;
     }
     pushlabel(L, 1, c);
     lua_pushfstring(L, "receive %s: %s", lua_tostring(L, -1), net_strerror(e));
-    return recv_fail(L, c, lua_tostring(L, -1), (size_t)-1, ctx);
+    return recv_fail(L, c, lua_tostring(L, -1), (size_t)-1, ctx, e == ECONNRESET ? "reset" : "error",
+                     e == ECONNRESET ? NULL : lua_tostring(L, -1));
   }
 }
 
@@ -494,8 +584,9 @@ static int conn_lines(lua_State *L) {
   return 1;
 }
 
-/* conn:trace(handler | nil | false): handler(what, data, conn) is called
-   after each send, receive, shutdown and close (the Lua side formats). */
+/* conn:settrace(handler | nil | false): handler(what, data, conn) is
+   called after each send and receive and at each event (see
+   lua/net/transcript.lua for the list; the Lua side formats). */
 static int conn_settrace(lua_State *L) {
   conn *c = checkconn(L, 1);
   if (!lua_isnoneornil(L, 2) && lua_type(L, 2) != LUA_TBOOLEAN)
@@ -508,6 +599,13 @@ static int conn_settrace(lua_State *L) {
   return 1;
 }
 
+void conn_sethandler(lua_State *L, int idx) {
+  conn *c = lua_touserdata(L, idx);
+  c->tracing = lua_isfunction(L, -1);
+  if (!c->tracing) { lua_pop(L, 1); lua_pushnil(L); }
+  lua_setiuservalue(L, idx, 2);
+}
+
 /* conn:gettimeout() -> seconds or nil. */
 static int conn_gettimeout(lua_State *L) {
   conn *c = checkconn(L, 1);
@@ -517,7 +615,8 @@ static int conn_gettimeout(lua_State *L) {
 
 /* The methods written in Lua (lua/net/connmethods.lua, embedded as
    package.preload["net.connmethods"]) join the method table at the top;
-   `net` is the module's table. The preload entry is then taken out: those
+   `net` is the module's table; they also get the transcript builder of
+   trace.c (trace_pushbuilder), which is no part of net. The preload entry is then taken out: those
    methods are the connection's, not a part of net. */
 static void add_lua_methods(lua_State *L, int net) {
   int methods = lua_absindex(L, -1);
@@ -529,7 +628,8 @@ static void add_lua_methods(lua_State *L, int net) {
   lua_call(L, 1, 1);
   lua_pushvalue(L, methods);
   lua_pushvalue(L, net);
-  lua_call(L, 2, 0);
+  trace_pushbuilder(L);
+  lua_call(L, 3, 0);
   lua_pushnil(L);
   lua_setfield(L, -2, "net.connmethods");
   lua_pop(L, 1);
@@ -543,7 +643,10 @@ void conn_open(lua_State *L) {
     {"setlinelimit", conn_setlinelimit}, {"settrace", conn_settrace},
     {"getpeername", conn_getpeername}, {"getsockname", conn_getsockname},
     {NULL, NULL}};
+  trace_open(L);
   net_newclass(L, CONN_MT, conn_m, conn_gc, conn_tostring);
+  lua_pushcfunction(L, conn_tbc);
+  lua_setfield(L, -2, "__close");
   lua_getfield(L, -1, "__index");
   add_lua_methods(L, -3);
   lua_pop(L, 1);

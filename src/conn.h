@@ -2,8 +2,8 @@
  * conn.h: the connection, a Lua type (metatable "netlua.conn"): send,
  * receive with LuaSocket-like patterns ("l", "L", "a", a byte count; "*l",
  * "*a"), lines, timeouts, line limit, shutdown, close, addresses, and the
- * transcript (settrace; expect and trace are written in Lua,
- * lua/net/connmethods.lua). It reads and writes only through its transport
+ * transcript (settrace, and the handler of net.trace taken at birth;
+ * expect, reply and trace are written in Lua, lua/net/connmethods.lua). It reads and writes only through its transport
  * (transport.h), so it does not know whether the bytes are plain or TLS.
  *
  * The parts that produce connections (connect.c, server.c) make one closed
@@ -39,6 +39,15 @@ void conn_setlabel(lua_State *L, int idx);
    (an event without data, e.g. "connect"). */
 void conn_event(lua_State *L, int idx, const char *what);
 
+/* Tell the trace handler of the connection at idx, if any, of event `what`
+   with data (NULL: none; for "connected", NULL means "LOCAL -> PEER" of
+   the connection). The connection is then announced: an accepted one
+   traced by net.trace says "accepted" before its first event otherwise. */
+void conn_trace(lua_State *L, int idx, const char *what, const char *data, size_t len);
+
+/* Pop the function (or nil: none) at the top: the trace handler of the
+   connection at idx (net.connect's opts.trace). */
+void conn_sethandler(lua_State *L, int idx);
 
 /* ---- accessors for forward.c (conn:forward, conn:reset) --------------- */
 

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "netaux.h"
 #include "plain.h"
 #include "sock.h"
+#include "trace.h"
 
 #define STAGGER 0.25      /* Happy Eyeballs: next attempt after this */
 
@@ -44,6 +46,27 @@ typedef struct connset {
   sock_addr local;        /* opts.localaddr, if local.len */
   attempt a[];
 } connset;
+
+/* Stack of net.connect: 1 host, 2 port, 3 opts, 4 conn, 5 deadline,
+   6 label, 7 connset (after resolution). */
+enum { C_HOST = 1, C_PORT, C_OPTS, C_CONN, C_DEADLINE, C_LABEL, C_SET };
+
+/* The end of a failed connect, nil and the message at the top: the
+   transcript's event `what` with the message; returns 2. */
+static int failed(lua_State *L, const char *what) {
+  conn_trace(L, C_CONN, what, lua_tostring(L, -1), lua_rawlen(L, -1));
+  return 2;
+}
+
+/* nil, "timeout", after the transcript's "timeout" naming the target. */
+static int timedout(lua_State *L) {
+  lua_pushfstring(L, "connect %s: timeout", lua_tostring(L, C_LABEL));
+  conn_trace(L, C_CONN, "timeout", lua_tostring(L, -1), lua_rawlen(L, -1));
+  lua_pop(L, 1);
+  lua_pushnil(L);
+  lua_pushliteral(L, "timeout");
+  return 2;
+}
 
 /* Close every attempt's fd but `keep`, and the epoll fd. */
 static void cs_cleanup(lua_State *L, connset *s, int keep) {
@@ -100,10 +123,15 @@ static void cs_failed(lua_State *L, connset *s, int i, int err) {
   s->next_start = loop_now();
 }
 
-/* Start attempt i. */
+/* Start attempt i; the transcript says "connecting" first. */
 static void cs_start(lua_State *L, connset *s, int i) {
   attempt *a = &s->a[i];
-  int fd = sock_socket(a->addr.u.sa.sa_family, SOCK_STREAM), r;
+  char addr[SOCK_ADDRSTRLEN];
+  int fd, r;
+  lua_pushfstring(L, "%s (%s)", lua_tostring(L, C_LABEL), sock_ntop(&a->addr, addr, sizeof addr));
+  conn_trace(L, C_CONN, "connecting", lua_tostring(L, -1), lua_rawlen(L, -1));
+  lua_pop(L, 1);
+  fd = sock_socket(a->addr.u.sa.sa_family, SOCK_STREAM);
   if (fd < 0) { cs_failed(L, s, i, errno); return; }
   if (s->local.len) {
     sock_addr l = s->local;
@@ -151,16 +179,33 @@ static int cs_poll(lua_State *L, connset *s) {
   return -1;
 }
 
+/* The transcript's word for a connect whose attempts failed: "refused",
+   "unreachable", "timeout" when every one did so, else "failed". */
+static const char *cs_word(const connset *s) {
+  int e = 0;
+  for (int i = 0; i < s->n; i++) {
+    int x = s->a[i].err;
+    if (x == EHOSTUNREACH || x == EADDRNOTAVAIL) x = ENETUNREACH;
+    if (!x) continue;
+    if (e && x != e) return "failed";
+    e = x;
+  }
+  return e == ECONNREFUSED ? "refused" : e == ENETUNREACH ? "unreachable"
+       : e == ETIMEDOUT ? "timeout" : "failed";
+}
+
 /* nil and the message of a connect where every attempt failed. Stack:
    1 host, 2 port, ... label at LABEL. */
 static int cs_fail(lua_State *L, connset *s, const char *label) {
   char addr[SOCK_ADDRSTRLEN];
   luaL_Buffer b;
-  int failed = 0;
-  for (int i = 0; i < s->n; i++) if (s->a[i].err) failed++;
-  if (failed == 1 && s->n == 1)
-    return net_fail(L, "connect %s (%s): %s", label, sock_ntop(&s->a[0].addr, addr, sizeof addr),
-                    net_strerror(s->a[0].err));
+  int nfailed = 0;
+  for (int i = 0; i < s->n; i++) if (s->a[i].err) nfailed++;
+  if (nfailed == 1 && s->n == 1) {
+    net_fail(L, "connect %s (%s): %s", label, sock_ntop(&s->a[0].addr, addr, sizeof addr),
+             net_strerror(s->a[0].err));
+    return failed(L, cs_word(s));
+  }
   lua_pushnil(L);
   luaL_buffinit(L, &b);
   luaL_addstring(&b, "connect ");
@@ -174,12 +219,9 @@ static int cs_fail(lua_State *L, connset *s, const char *label) {
     luaL_addstring(&b, net_strerror(s->a[i].err));
   }
   luaL_pushresult(&b);
-  return 2;
+  return failed(L, cs_word(s));
 }
 
-/* Stack of net.connect: 1 host, 2 port, 3 opts, 4 conn, 5 deadline,
-   6 label, 7 connset (after resolution). */
-enum { C_HOST = 1, C_PORT, C_OPTS, C_CONN, C_DEADLINE, C_LABEL, C_SET };
 
 /* The winner: hand its fd to the connection object and return it. */
 static int cs_won(lua_State *L, connset *s, int i) {
@@ -192,7 +234,7 @@ static int cs_won(lua_State *L, connset *s, int i) {
   lua_pushvalue(L, C_LABEL);
   conn_setlabel(L, C_CONN);
   lua_settop(L, C_CONN);
-  conn_event(L, C_CONN, "connect");
+  conn_trace(L, C_CONN, "connected", NULL, 0);
   return 1;
 }
 
@@ -216,9 +258,7 @@ static int connect_k(lua_State *L, int status, lua_KContext ctx) {
     }
     if (loop_expired(deadline)) {
       cs_cleanup(L, s, -1);
-      lua_pushnil(L);
-      lua_pushliteral(L, "timeout");
-      return 2;
+      return timedout(L);
     }
     until = deadline;
     if (s->next < s->n && (until < 0 || s->next_start < until)) until = s->next_start;
@@ -263,9 +303,11 @@ static void optlocal(lua_State *L, sock_addr *a) {
 static int connect_start(lua_State *L, const sock_addr *addrs, int n) {
   connset *s;
   lua_settop(L, C_LABEL);
-  if (n == 0)
-    return net_fail(L, "connect %s: no address%s", lua_tostring(L, C_LABEL),
-                    args_optfamily(L, C_OPTS) ? " of that family" : "");
+  if (n == 0) {
+    net_fail(L, "connect %s: no address%s", lua_tostring(L, C_LABEL),
+             args_optfamily(L, C_OPTS) ? " of that family" : "");
+    return failed(L, "failed");
+  }
   s = cs_new(L, n);
   for (int i = 0; i < n; i++) s->a[i].addr = addrs[i];
   optlocal(L, &s->local);
@@ -287,18 +329,39 @@ static int resolved_k(lua_State *L, int status, lua_KContext ctx) {
        was given what remained of it, and gave up on it): the same word as
        any other timeout of connect */
     if (!strcmp(msg, "timeout") || loop_expired(deadline) ||
-        (deadline >= 0 && ml >= 9 && !strcmp(msg + ml - 9, ": timeout"))) {
-      lua_pushnil(L);
-      lua_pushliteral(L, "timeout");
-      return 2;
-    }
-    return net_fail(L, "connect %s: %s", lua_tostring(L, C_LABEL), msg);
+        (deadline >= 0 && ml >= 9 && !strcmp(msg + ml - 9, ": timeout")))
+      return timedout(L);
+    net_fail(L, "connect %s: %s", lua_tostring(L, C_LABEL), msg);
+    return failed(L, "failed");
   }
   return connect_start(L, addrs, n);
 }
 
 /* Options of net.connect. */
-static const char *const connect_opts[] = {"timeout", "family", "localaddr", "localport", "linelimit", NULL};
+static const char *const connect_opts[] = {"timeout", "family", "localaddr", "localport", "linelimit",
+                                           "trace", NULL};
+
+/* opts.trace of net.connect: the handler of the connection at the top
+   (false: none, even with net.trace on). Returns 1, or 0 with nil and a
+   message pushed (a path that cannot be opened). */
+static int opttrace(lua_State *L) {
+  int conn = lua_gettop(L), t;
+  if (lua_type(L, C_OPTS) != LUA_TTABLE || (t = lua_getfield(L, C_OPTS, "trace")) == LUA_TNIL) {
+    if (lua_type(L, C_OPTS) == LUA_TTABLE) lua_pop(L, 1);
+    return 1;
+  }
+  if (t == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
+    lua_pushnil(L);
+  } else {
+    if (t != LUA_TBOOLEAN && t != LUA_TFUNCTION && t != LUA_TSTRING && t != LUA_TUSERDATA && t != LUA_TTABLE)
+      luaL_argerror(L, C_OPTS, lua_pushfstring(L, "option 'trace' must be true, a function, a file or a path, got %s",
+                                               luaL_typename(L, -1)));
+    if (!trace_build(L, -1, 0)) return 0;
+  }
+  conn_sethandler(L, conn);
+  lua_pop(L, 1);
+  return 1;
+}
 
 /* net.connect(host, port [, opts]) -> conn, or nil, message. */
 static int l_connect(lua_State *L) {
@@ -312,10 +375,16 @@ static int l_connect(lua_State *L) {
   lua_settop(L, C_OPTS);
   optlocal(L, &addrs[0]);  /* checked now, before any resolution */
   conn_new(L, args_optlinelimit(L, C_OPTS), timeout);
+  if (!opttrace(L)) return 2;
   lua_pushnumber(L, loop_deadline(timeout));
   args_pushhostport(L, host, port);
   n = args_literal(host, port, family, addrs, 2);
-  if (n == -2) return net_fail(L, "connect %s: invalid address", lua_tostring(L, C_LABEL));
+  if (n == -1 || (n >= 0 && strcasecmp(host, "localhost") == 0))  /* a name, not an IP literal */
+    conn_trace(L, C_CONN, "resolving", host, strlen(host));
+  if (n == -2) {
+    net_fail(L, "connect %s: invalid address", lua_tostring(L, C_LABEL));
+    return failed(L, "failed");
+  }
   if (n >= 0) return connect_start(L, addrs, n);
   if (!args_push_resolve(L, host, C_OPTS, timeout))
     return net_fail(L, "connect %s: cannot resolve names yet", lua_tostring(L, C_LABEL));

@@ -3,7 +3,9 @@
  * connect, send, receive, sendto, receivefrom, timeouts). The socket is
  * IPv6 dual stack unless opts.family says "inet", so one object talks to
  * IPv4 and IPv6 peers; IPv4 peers are shown as plain IPv4 addresses. Waits
- * follow loop.h; names go through net.resolve (args.h).
+ * follow loop.h; names go through net.resolve (args.h). The transcript
+ * (u:trace, or net.trace's handler taken at birth, user value 1) shows
+ * each datagram with its peer, timeouts and the close.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include "netaux.h"
 #include "sock.h"
 #include "args.h"
+#include "trace.h"
 
 #define UDP_MT "netlua.udp"
 #define MAXDGRAM 65535    /* the largest datagram receive returns */
@@ -29,6 +32,7 @@ typedef struct udp {
   int family;             /* of the socket */
   int v6only;
   int connected;
+  int tracing;            /* user value 1 is a trace handler */
   double timeout;
   sock_addr local, peer;
 } udp;
@@ -41,6 +45,30 @@ static const int hostarg[] = {2, 2, 3};
 /* The udp object at arg, checked. */
 static udp *checkudp(lua_State *L, int arg) {
   return luaL_checkudata(L, arg, UDP_MT);
+}
+
+/* Call the trace handler of the udp object at 1 with what happened;
+   peer: the datagram's other end, or NULL. */
+static void trace(lua_State *L, udp *u, const char *what, const char *data, size_t len,
+                  const sock_addr *peer) {
+  char buf[SOCK_ADDRSTRLEN];
+  if (!u->tracing || lua_getiuservalue(L, 1, 1) != LUA_TFUNCTION) {
+    if (u->tracing) lua_pop(L, 1);
+    return;
+  }
+  lua_pushstring(L, what);
+  if (data) lua_pushlstring(L, data, len); else lua_pushnil(L);
+  lua_pushvalue(L, 1);
+  if (peer) lua_pushstring(L, sock_format(peer, buf, sizeof buf)); else lua_pushnil(L);
+  lua_call(L, 4, 0);
+}
+
+/* nil, "timeout", after the transcript says what was waiting. */
+static int timedout(lua_State *L, udp *u, const char *waiting) {
+  trace(L, u, "timeout", waiting, strlen(waiting), NULL);
+  lua_pushnil(L);
+  lua_pushliteral(L, "timeout");
+  return 2;
 }
 
 /* __gc and __close: close once. */
@@ -57,6 +85,7 @@ static int udp_gc(lua_State *L) {
 static int udp_close(lua_State *L) {
   udp *u = checkudp(L, 1);
   if (u->fd < 0) return net_closed(L);
+  trace(L, u, "close", NULL, 0, NULL);
   udp_gc(L);
   lua_pushboolean(L, 1);
   return 1;
@@ -207,16 +236,13 @@ static int sendto_k(lua_State *L, int status, lua_KContext ctx) {
     if (u->fd < 0) return net_closed(L);
     n = sendto(u->fd, data, len, MSG_NOSIGNAL, &a.u.sa, a.len);
     if (n >= 0) {
+      trace(L, u, "send", data, (size_t)n, &a);
       lua_pushinteger(L, (lua_Integer)n);
       return 1;
     }
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return op_fail(L, OP_SENDTO, errno);
-    if (loop_expired(deadline)) {
-      lua_pushnil(L);
-      lua_pushliteral(L, "timeout");
-      return 2;
-    }
+    if (loop_expired(deadline)) return timedout(L, u, "timeout sending a datagram");
     loop_wait(L, u->fd, LOOP_WRITE, deadline, ctx, sendto_k);
   }
 }
@@ -283,6 +309,7 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
     if (u->fd < 0) return net_closed(L);
     n = send(u->fd, data, len, MSG_NOSIGNAL);
     if (n >= 0) {
+      trace(L, u, "send", data, (size_t)n, &u->peer);
       lua_pushinteger(L, (lua_Integer)n);
       return 1;
     }
@@ -292,11 +319,7 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
       if (!u->connected) return net_fail(L, "send: not connected (use sendto)");
       return net_fail(L, "send %s: %s", sock_format(&u->peer, buf, sizeof buf), net_strerror(e));
     }
-    if (loop_expired(deadline)) {
-      lua_pushnil(L);
-      lua_pushliteral(L, "timeout");
-      return 2;
-    }
+    if (loop_expired(deadline)) return timedout(L, u, "timeout sending a datagram");
     loop_wait(L, u->fd, LOOP_WRITE, deadline, ctx, send_k);
   }
 }
@@ -326,6 +349,7 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
     from.len = sizeof from.u;
     n = recvfrom(u->fd, data, size, 0, &from.u.sa, &from.len);
     if (n >= 0) {
+      trace(L, u, "receive", data, (size_t)n, &from);
       lua_pushlstring(L, data, (size_t)n);
       return ctx ? 1 + pushaddr(L, &from) : 1;
     }
@@ -337,11 +361,7 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
         return net_fail(L, "receive %s: %s", sock_format(&u->peer, buf, sizeof buf), net_strerror(e));
       return net_fail(L, "receive: %s", net_strerror(e));
     }
-    if (loop_expired(deadline)) {
-      lua_pushnil(L);
-      lua_pushliteral(L, "timeout");
-      return 2;
-    }
+    if (loop_expired(deadline)) return timedout(L, u, "timeout waiting for a datagram");
     loop_wait(L, u->fd, LOOP_READ, deadline, ctx, recv_k);
   }
 }
@@ -373,11 +393,15 @@ static int l_udp(lua_State *L) {
   net_checkopts(L, 1, opts);
   family = args_optfamily(L, lua_isnoneornil(L, 1) ? 0 : 1);
   timeout = args_opttimeout(L, lua_istable(L, 1) ? 1 : 0);
-  u = lua_newuserdatauv(L, sizeof *u, 0);
+  u = lua_newuserdatauv(L, sizeof *u, 1);
   memset(u, 0, sizeof *u);
   u->fd = -1;
   u->timeout = -1;
   luaL_setmetatable(L, UDP_MT);
+  if (trace_pushglobal(L)) {
+    lua_setiuservalue(L, -2, 1);
+    u->tracing = 1;
+  }
   u->family = family == AF_INET ? AF_INET : AF_INET6;
   u->v6only = family == AF_INET6;
   u->fd = sock_socket(u->family, SOCK_DGRAM);
@@ -392,11 +416,28 @@ static int l_udp(lua_State *L) {
   return 1;
 }
 
+/* u:trace(true | function | file | path | false [, opts]) -> true, or nil,
+   message (a path that cannot be opened): the socket's transcript. */
+static int udp_trace(lua_State *L) {
+  udp *u = checkudp(L, 1);
+  lua_settop(L, 3);
+  if (lua_isnil(L, 2) || (lua_isboolean(L, 2) && !lua_toboolean(L, 2))) {
+    lua_pushnil(L);
+  } else {
+    if (!lua_isnil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+    if (!trace_build(L, 2, 3)) return 2;
+  }
+  u->tracing = lua_isfunction(L, -1);
+  lua_setiuservalue(L, 1, 1);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 void udp_open(lua_State *L) {
   static const luaL_Reg m[] = {
     {"bind", udp_bind}, {"connect", udp_connect}, {"send", udp_send},
     {"receive", udp_receive}, {"sendto", udp_sendto}, {"receivefrom", udp_receivefrom},
-    {"settimeout", udp_settimeout}, {"close", udp_close},
+    {"settimeout", udp_settimeout}, {"close", udp_close}, {"trace", udp_trace},
     {"getsockname", udp_getsockname}, {"getpeername", udp_getpeername}, {NULL, NULL}};
   lua_pushcfunction(L, l_udp);
   lua_setfield(L, -2, "udp");

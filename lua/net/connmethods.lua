@@ -2,31 +2,27 @@
 -- the connection type (conn.c joins them to its method table when net
 -- opens, then takes this file out of package.preload, so it is no part of
 -- net: not net.connmethods, not in help() or completion).
--- Returns a function(M, net) that adds to M, the method table:
---   c:expect(pattern [, timeout]) reads lines until one matches and returns
---   its captures (or the line);
---   c:trace([on | function | file]) installs a transcript writer from
---   net.trace.
-return function(M, net)
-  function M.expect(c, pat, timeout)
-    if type(pat) ~= 'string' then error("bad argument #1 to 'expect' (string expected, got "..type(pat)..')', 2) end
-    local stop = timeout and net.now() + timeout
-    local old = c:gettimeout()
-    local seen = {}
-    while true do
-      if stop then c:settimeout(math.max(0, stop - net.now())) end
-      local line, err, partial = c:receive('l')
-      if stop then c:settimeout(old) end
-      if not line then
-        if #seen > 0 then err = err .. ' (read: ' .. table.concat(seen, ' | '):sub(1, 200) .. ')' end
-        return nil, err, partial
-      end
-      if line:find(pat) then return line:match(pat) end
-      seen[#seen + 1] = line
-    end
+-- Returns a function(M, net, build) that adds to M, the method table:
+--   c:expect(patterns [, timeout]) and c:reply([timeout]): net.dialogue's
+--   expect and reply as methods;
+--   c:trace(true | function | file | path | false [, opts]): the
+--   connection's transcript (net.transcript), or none; `build` is the C
+--   side's handler builder (trace.c: transcript.handler with a terminal
+--   test for the colour rule).
+return function(M, net, build)
+  function M.expect(c, patterns, timeout)
+    return require("net.dialogue").expect(c, patterns, timeout)
   end
-  function M.trace(c, how)
+  function M.reply(c, timeout)
+    return require("net.dialogue").reply(c, timeout)
+  end
+  function M.trace(c, how, opts)
     if how == nil or how == false then return c:settrace(nil) end
-    return c:settrace(require('net.trace').handler(how))
+    if opts ~= nil and type(opts) ~= "table" then
+      error("bad argument #2 to 'trace' (table expected, got " .. type(opts) .. ")", 2)
+    end
+    local handler, err = build(how, opts)
+    if not handler then return nil, err end
+    return c:settrace(handler)
   end
 end

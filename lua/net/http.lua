@@ -255,17 +255,13 @@ function Exchange:open(u, opts)
   end
   local left = self.deadline - net.now()
   if left <= 0 then return self:fail("timeout before connecting", "timeout") end
-  local conn, err = net.connect(u.host, u.port, { timeout = left, linelimit = M.max_line })
+  local conn, err = net.connect(u.host, u.port, { timeout = left, linelimit = M.max_line,
+    trace = opts.trace })
   if not conn then
     if err == "timeout" then return self:fail("timeout connecting", "timeout") end
     return nil, tostring(err), "connect"
   end
   self.conn = conn
-  if opts.trace then
-    local handler = require("net.trace").handler(opts.trace)
-    handler("connect", nil, conn)
-    conn:settrace(handler)
-  end
   return true
 end
 

@@ -248,12 +248,6 @@ local function hostport(host, port)
   return host .. ":" .. port
 end
 
--- The trace handler for opts.trace, or nil; nil, message for a bad path.
-local function tracer(how)
-  if how == nil or how == false then return false end
-  return transcript.handler(how)
-end
-
 -- Check the options of open (or of send, fname "send"); returns timeout,
 -- helo name.
 local function openopts(opts, fname)
@@ -280,18 +274,10 @@ end
 function M.open(host, port, opts)
   local timeout, name = openopts(opts)
   local where = hostport(tostring(host), tostring(port))
-  local trace, terr = tracer((opts or {}).trace)
-  if trace == nil then return nil, terr end
-  if trace then trace("connecting", where) end
-  local conn, err = net.connect(host, port, { timeout = timeout })
-  if not conn then
-    if trace then trace("failed", err) end
-    return nil, err
-  end
-  if trace then
-    conn:settrace(trace)
-    trace("connected", nil, conn)
-  end
+  -- the transcript (opts.trace) starts with net.connect's own events:
+  -- connecting, connected or the failure
+  local conn, err = net.connect(host, port, { timeout = timeout, trace = (opts or {}).trace })
+  if not conn then return nil, err end
   local s = setmetatable({ conn = conn, host = host, port = port, where = where,
     timeout = timeout, name = name, extensions = {} }, Session)
   local code, lines = readreply(conn)

@@ -6,15 +6,17 @@
 --   " -> " what we sent, "<- " what the peer sent, "*** " events.
 --
 -- Entry points:
---   transcript.handler(how [, opts]) -> function(what, data, conn)
---       how: true (io.stderr), a function (called with each line, no
+--   transcript.handler(how [, opts]) -> function(what, data, conn [, peer])
+--       how: true (io.stderr; opts.color defaults to "auto" there), a function (called with each line, no
 --       newline), a file or anything with :write (gets line .. "\n"), or a
 --       path (opened for append, line-buffered, kept open until the handler
 --       is collected). An unopenable path: nil, "transcript PATH: reason".
 --       Any other `how` raises. The handler is what the C side installs
 --       with conn:settrace / calls for every new socket (net.trace).
---   transcript.format(what, data, conn [, opts]) -> {line, ...}
+--   transcript.format(what, data, conn [, opts [, peer]]) -> {line, ...}
 --       the lines (without newline) for one event; pure, for unit tests.
+--       peer: "HOST:PORT" of a datagram, shown after the marker:
+--        -> [127.0.0.1:53] hello    (a hex dump gets a "[peer] N bytes" line)
 --   transcript.visible(s) -> s with control bytes made visible
 --   transcript.hexdump(data [, prefix [, max]]) -> {line, ...}  (hexdump -C form)
 --   transcript.istext(data) -> boolean: shown as lines, or as a hex dump
@@ -25,9 +27,13 @@
 --   "resolving"        data: the name
 --   "connecting"       data: "HOST:PORT (ADDR)"
 --   "connected"        data: "LOCAL -> PEER" (nil: asked of conn)
+--   "accepted"         data: "LOCAL <- PEER" (a server's connection)
 --   "refused", "timeout", "unreachable", "error", "failed"  data: message
 --   "reset" (by peer), "peerclosed" (closed by peer), "close" (by us)
 --   "shutdown"         data: how ("send", "receive", "both")
+--   "timeout"          also after connect: data says what was waiting
+--   sends and receives of UDP sockets: "send"/"receive" with the peer as
+--   the handler's 4th argument
 --   anything else      -> "*** what data"
 --
 -- opts (all optional):
@@ -40,8 +46,9 @@
 --                   yellow) unless NO_COLOR is set to a non-empty value
 --                   (no-color.org); color = "auto": colour only if also
 --                   opts.isatty(dest) says the destination is a terminal
---                   (the C side supplies isatty; Lua cannot ask). Anything
---                   else, the default: no colour. NO_COLOR always wins.
+--                   (the C side supplies isatty; Lua cannot ask). Default:
+--                   "auto" for how == true (standard error), else no
+--                   colour. Anything else: no colour. NO_COLOR always wins.
 --   env             a table of environment variables to use instead of
 --                   os.getenv (for tests, or a C side that knows better)
 --   hexmax = n      show at most n bytes of a hex dump (default: all)
@@ -155,6 +162,7 @@ local function eventtext(what, data, conn)
   elseif what == "connected" or what == "connect" then
     s = s or addresses(conn)
     return s and "connected (" .. s .. ")" or "connected"
+  elseif what == "accepted" then return s and "accepted (" .. s .. ")" or "accepted"
   elseif failures[what] then return s or failures[what]
   elseif what == "reset" then return "connection reset by peer" .. (s and ": " .. s or "")
   elseif what == "peerclosed" then return "closed by peer"
@@ -176,8 +184,9 @@ local function lead(opts)
   return p
 end
 
--- transcript.format(what, data, conn [, opts]) -> {lines} (see the top).
-function M.format(what, data, conn, opts)
+-- transcript.format(what, data, conn [, opts [, peer]]) -> {lines} (see
+-- the top).
+function M.format(what, data, conn, opts, peer)
   opts = opts or {}
   local kind = (what == "send" or what == "receive") and what or "event"
   local marker = markers[kind]
@@ -187,6 +196,15 @@ function M.format(what, data, conn, opts)
   marker = lead(opts) .. marker
   if kind == "event" then return { marker .. eventtext(what, data, conn) } end
   data = data and tostring(data) or ""
+  if peer then
+    local tag = "[" .. M.visible(tostring(peer)) .. "] "
+    if not M.istext(data) then
+      local out = M.hexdump(data, marker, opts.hexmax)
+      table.insert(out, 1, marker .. tag .. #data .. " bytes")
+      return out
+    end
+    marker = marker .. tag
+  end
   if not M.istext(data) then return M.hexdump(data, marker, opts.hexmax) end
   local out = {}
   -- split on LF; a CR just before the LF is the line end, not shown
@@ -243,9 +261,10 @@ function M.handler(how, opts)
     end
     o.start = o.start or o.clock()
   end
+  if how == true and o.color == nil then o.color = "auto" end
   o.colored = M.usecolor(o, dest)
-  return function(what, data, conn)
-    for _, line in ipairs(M.format(what, data, conn, o)) do emit(line) end
+  return function(what, data, conn, peer)
+    for _, line in ipairs(M.format(what, data, conn, o, peer)) do emit(line) end
   end
 end
 
