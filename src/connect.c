@@ -216,8 +216,7 @@ static int connect_k(lua_State *L, int status, lua_KContext ctx) {
     }
     if (loop_expired(deadline)) {
       cs_cleanup(L, s, -1);
-      lua_pushnil(L);
-      lua_pushliteral(L, "timeout");
+      net_timeout(L);
       return 2;
     }
     until = deadline;
@@ -288,8 +287,7 @@ static int resolved_k(lua_State *L, int status, lua_KContext ctx) {
        any other timeout of connect */
     if (!strcmp(msg, "timeout") || loop_expired(deadline) ||
         (deadline >= 0 && ml >= 9 && !strcmp(msg + ml - 9, ": timeout"))) {
-      lua_pushnil(L);
-      lua_pushliteral(L, "timeout");
+      net_timeout(L);
       return 2;
     }
     return net_fail(L, "connect %s: %s", lua_tostring(L, C_LABEL), msg);

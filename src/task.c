@@ -510,4 +510,5 @@ void loop_open(lua_State *L) {
     {"run", l_run}, {"tasks", l_tasks}, {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
   thread_metatable(L);
+  net_notice_open(L);
 }
