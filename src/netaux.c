@@ -4,12 +4,15 @@
  * of a runtime failure (nil, "closed" and nil, message), and the notices
  * that make a failure typed at the prompt say so. See netaux.h.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "loop.h"
 #include "netaux.h"
 
 void net_newclass(lua_State *L, const char *name, const luaL_Reg *methods,
@@ -134,4 +137,104 @@ void net_checkopts(lua_State *L, int arg, const char *const known[]) {
                                             luaL_typename(L, -1)));
     }
   }
+}
+
+/* ---- the terminal, for conn:interact -------------------------------- */
+
+static net_lineread_fn lineread;   /* the program's line editor, if any */
+static void *lineread_ud;
+static volatile int stopped;       /* stop() during the current readline */
+static lua_State *reading;         /* the thread inside readline, or NULL */
+static char inbuf[4096];           /* plain reads: bytes not used yet */
+static size_t inlen;
+
+void net_set_lineread(net_lineread_fn fn, void *ud, net_lineread_fn *oldfn, void **oldud) {
+  if (oldfn) *oldfn = lineread;
+  if (oldud) *oldud = lineread_ud;
+  lineread = fn;
+  lineread_ud = ud;
+}
+
+int net_terminal_stopped(void) {
+  return stopped;
+}
+
+/* Plain reads of stdin on the loop: push the next line (without \n or
+   \r\n). Returns 1, 0 at end of input, -1 on Ctrl-C, -2 for a line with
+   the escape byte, -3 when stopped. */
+static int plain_readline(lua_State *L, int escape) {
+  for (;;) {
+    char *nl = memchr(inbuf, '\n', inlen);
+    ssize_t k;
+    int t;
+    if (nl) {
+      size_t len = (size_t)(nl - inbuf), take = len + 1;
+      int esc = escape > 0 && memchr(inbuf, escape, len) != NULL;
+      if (len > 0 && inbuf[len - 1] == '\r') len--;
+      if (!esc) lua_pushlstring(L, inbuf, len);
+      memmove(inbuf, inbuf + take, inlen - take);
+      inlen -= take;
+      return esc ? -2 : 1;
+    }
+    if (escape > 0 && memchr(inbuf, escape, inlen)) {  /* no newline needed */
+      inlen = 0;
+      return -2;
+    }
+    if (stopped) return -3;
+    if (inlen == sizeof inbuf) {  /* a long line goes in pieces */
+      lua_pushlstring(L, inbuf, inlen);
+      inlen = 0;
+      return 1;
+    }
+    t = loop_turn(L, STDIN_FILENO, -1);
+    if (t < 0) return -1;
+    if (t == 0) continue;
+    k = read(STDIN_FILENO, inbuf + inlen, sizeof inbuf - inlen);
+    if (k < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (k <= 0) {
+      if (inlen == 0) return 0;
+      lua_pushlstring(L, inbuf, inlen);  /* a last line without \n */
+      inlen = 0;
+      return 1;
+    }
+    inlen += (size_t)k;
+  }
+}
+
+/* readline(escape) -> line | nil, why. */
+static int l_readline(lua_State *L) {
+  static const char *const why[] = {"eof", "interrupted", "escape", "stopped"};
+  int escape = 0, r = -4;
+  size_t n;
+  const char *e = luaL_optlstring(L, 1, "\035", &n);
+  luaL_argcheck(L, n == 1 && e[0] != '\0' && e[0] != '\n', 1, "one character (not NUL or newline)");
+  escape = (unsigned char)e[0];
+  if (!lua_pushthread(L)) luaL_error(L, "interact: only outside tasks (the main chunk or the prompt)");
+  if (reading) luaL_error(L, "interact: the terminal is in use");
+  lua_settop(L, 0);
+  reading = L;
+  stopped = 0;
+  if (lineread && isatty(STDIN_FILENO)) r = lineread(lineread_ud, L, escape);
+  if (r == -4) r = plain_readline(L, escape);
+  reading = NULL;
+  if (r == 1) return 1;
+  lua_pushnil(L);
+  lua_pushstring(L, why[r == 0 ? 0 : -r]);
+  return 2;
+}
+
+/* stop(): make the readline in progress return nil, "stopped". */
+static int l_stop(lua_State *L) {
+  (void)L;
+  stopped = 1;
+  if (reading) loop_wake(reading);
+  return 0;
+}
+
+void net_terminal_open(lua_State *L) {
+  static const luaL_Reg fns[] = {{"readline", l_readline}, {"stop", l_stop}, {NULL, NULL}};
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  luaL_newlib(L, fns);
+  lua_setfield(L, -2, "net.terminal");
+  lua_pop(L, 1);
 }

@@ -71,4 +71,30 @@ void net_notice_take(lua_State *L);
    opener: called by loop_open with the net table at the top). */
 void net_notice_open(lua_State *L);
 
+/* The terminal, for conn:interact: the internal module "net.terminal"
+   (package.loaded, no net.X name) with
+     readline(escape) -> line | nil, "escape" | "eof" | "interrupted" | "stopped"
+       one line typed (without its end of line), from the main thread only;
+       escape: a byte (1..255) that ends the interaction when typed (with
+       libedit: the key itself; in plain reads: a line containing it);
+       Ctrl-C gives "interrupted", end of input "eof", stop() "stopped";
+     stop() makes a readline in progress (or the next turn of it) return
+       nil, "stopped" (the peer has gone).
+   With a terminal and a line editor registered (the netlua program's
+   libedit, net_set_lineread), lines are edited and output printed
+   meanwhile keeps the line intact; otherwise (stock lua, pipes, files)
+   stdin is read plainly on the loop. */
+void net_terminal_open(lua_State *L);
+
+/* A line editor for readline: `fn` pushes the line typed and returns 1,
+   or returns 0 at end of input, -1 on Ctrl-C, -2 on the escape key, -3
+   when stopped (it checks net_terminal_stopped() after each loop turn),
+   -4 when it cannot edit (then stdin is read plainly). fn NULL removes it.
+   Returns the previous one through *oldfn, *oldud (to put back). */
+typedef int (*net_lineread_fn)(void *ud, lua_State *L, int escape);
+void net_set_lineread(net_lineread_fn fn, void *ud, net_lineread_fn *oldfn, void **oldud);
+
+/* True once stop() was called during the current readline. */
+int net_terminal_stopped(void);
+
 #endif

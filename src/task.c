@@ -511,4 +511,5 @@ void loop_open(lua_State *L) {
   luaL_setfuncs(L, fns, 0);
   thread_metatable(L);
   net_notice_open(L);
+  net_terminal_open(L);
 }
