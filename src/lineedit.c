@@ -465,14 +465,14 @@ void lineedit_open(lineedit *e, lua_State *L, const char *progname) {
     history_open(e);
     streams_install(e);
     loop_set_resume_hooks(L, NULL, after_tasks, e);
-    net_set_lineread(lineedit_interact, e, (net_lineread_fn *)&e->oldread, &e->oldreadud);
+    net_set_lineread(lineedit_interact, e, &e->oldread, &e->oldreadud);
   }
 }
 
 /* Tear down what lineedit_open set up, in reverse. */
 void lineedit_close(lineedit *e) {
   if (e->el) {
-    net_set_lineread((net_lineread_fn)e->oldread, e->oldreadud, NULL, NULL);
+    net_set_lineread(e->oldread, e->oldreadud, NULL, NULL);
     loop_set_resume_hooks(e->L, NULL, NULL, NULL);
     sigaction(SIGWINCH, &e->oldwinch, NULL);
     streams_remove(e);

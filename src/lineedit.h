@@ -13,6 +13,8 @@
 #include <histedit.h>
 #include <lua.h>
 
+#include "netaux.h"
+
 typedef struct lineedit lineedit;
 
 /* A stdio cookie standing for stdout or stderr while the prompt runs. */
@@ -40,7 +42,7 @@ struct lineedit {
   int interrupted;           /* Ctrl-C while reading */
   int escape;                /* conn:interact's escape byte (0: none) */
   int escaped, stopped;      /* it was typed; the interaction was stopped */
-  void *oldread;             /* the line reader registered before us */
+  net_lineread_fn oldread;   /* the line reader registered before us */
   void *oldreadud;
   char in[4096];             /* plain mode: bytes read, not yet used */
   size_t inlen;

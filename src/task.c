@@ -173,7 +173,8 @@ static void task_free(tasks *ts, lua_State *L, task *t) {
    call left. */
 static int task_dead(task *t) {
   lua_Debug ar;
-  return t->started && lua_status(t->T) == LUA_OK && !lua_getstack(t->T, 0, &ar);
+  if (lua_status(t->T) != LUA_OK || lua_getstack(t->T, 0, &ar)) return 0;
+  return t->started || lua_gettop(t->T) != t->nargs + 1;  /* not started: fn and args gone */
 }
 
 /* Drop the tasks closed behind the loop's back. */
