@@ -470,9 +470,9 @@ static int tasklist_tostring(lua_State *L) {
 /* net.tasks() -> the unfinished tasks, oldest first (#net.tasks() counts
    them); printed one per line. */
 static int l_tasks(lua_State *L) {
+  int i = task_count(L);          /* first: it drops closed tasks */
   tasks *ts = tasks_find(L);
   task *t = ts ? ts->all : NULL;
-  int i = task_count(L);
   lua_createtable(L, i, 0);
   for (; t; t = t->all_next) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
