@@ -23,7 +23,7 @@ describe("the loop", function()
     net.spawn(function() net.sleep(0.01); for i = 1, 3 do log[#log + 1] = "b" .. i; net.sleep(0.02) end end)
     net.run()
     assert.are.same({ "a1", "b1", "a2", "b2", "a3", "b3" }, log)
-    assert.are.equal(0, net.tasks())
+    assert.are.equal(0, #net.tasks())
   end)
 
   it("passes arguments to a task and returns its thread", function()

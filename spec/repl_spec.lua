@@ -206,7 +206,7 @@ describe("the prompt", function()
 
   it("runs tasks while a line is typed, without garbling it", function()
     local r = session(steps(PROMPT,
-      L('net.spawn(function() net.sleep(0.3) print("tick") end)', "thread: "),
+      L('net.spawn(function() net.sleep(0.3) print("tick") end)', "task "),
       { send = "typed_meanwhile" }, { expect = "tick\r\n" }, { expect = "typed_meanwhile" },
       L(" = 5", "> "), L("typed_meanwhile", "5\r\n")))
     -- the typed line is erased, "tick" written at the start of its row,
@@ -434,5 +434,47 @@ describe("net.help", function()
       local _, _, out = common.run(common.netlua .. " -e " .. common.q("assert(" .. call .. " ~= nil)"))
       assert.are.equal("", out, call)
     end
+  end)
+end)
+
+describe("failure notices at the prompt", function()
+  -- a port nobody listens on: listen, note the port, close
+  local function free_port()
+    local s = assert(net.listen("127.0.0.1", 0))
+    local _, port = s:getsockname()
+    s:close()
+    return port
+  end
+
+  it("a refused connect assigned to a variable says so; no double print", function()
+    local port = free_port()
+    local refused = ("connect 127.0.0.1:%d (127.0.0.1): connection refused"):format(port)
+    local _, out = session(steps(PROMPT,
+      L(('c = net.connect("127.0.0.1", %d)'):format(port), "*** " .. refused),
+      PROMPT, L(('net.connect("127.0.0.1", %d)'):format(port), "nil\t" .. refused),
+      PROMPT, L(('for i = 1, 5 do net.connect("127.0.0.1", %d) end'):format(port), "*** (2 more)"),
+      PROMPT, L('s = net.listen("127.0.0.1", 0); x = s:accept(0.05)', "*** timeout"),
+      PROMPT, L('function f() return net.connect("127.0.0.1", ' .. port .. ') end; y = f(); s:close()', "> "),
+      L(('x = net.http.get("http://127.0.0.1:%d/")'):format(port), "*** " .. refused),
+      PROMPT))
+    -- shown once when the results show it already, three times of five
+    -- in the loop, not at all from inside a function
+    local _, n = out:gsub("connection refused", "")
+    assert.are.equal(1 + 1 + 3 + 0 + 1, n, out)
+    assert.falsy(out:find("*** nil", 1, true), out)
+  end)
+
+  it("a script, -e and piped stdin stay quiet and keep nil, message", function()
+    local port = free_port()
+    local code = ('c, e = net.connect("127.0.0.1", %d); print(c, e)'):format(port)
+    local ok, status, out, err = common.run(common.netlua .. " -e " .. common.q(code))
+    assert.is_true(ok, err)
+    assert.are.equal(0, status)
+    assert.are.equal("", err)
+    assert.truthy(out:find("^nil\tconnect 127.0.0.1:%d+ %(127.0.0.1%): connection refused\n$"), out)
+    ok, status, out, err = common.run(common.netlua, code .. "\n")
+    assert.is_true(ok, err)
+    assert.are.equal("", err)
+    assert.falsy(out:find("***", 1, true), out)
   end)
 end)

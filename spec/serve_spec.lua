@@ -89,7 +89,7 @@ describe("net.serve", function()
     local ok, code, out, err = run_script([[
       local srv = assert(net.serve("127.0.0.1", 0, function(c) c:receive() end))
       net.sleep(0.05)
-      print(net.tasks() >= 1 and "running" or "none")
+      print(#net.tasks() >= 1 and "running" or "none")
       srv:close()
       net.run()
       print("done")

@@ -356,8 +356,7 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
     if (e == EAGAIN || e == EWOULDBLOCK) {
       if (loop_expired(deadline)) {
         guard_disarm(L);
-        lua_pushnil(L);
-        lua_pushliteral(L, "timeout");
+        net_timeout(L);
         return send_fail(L, c, sent, 0);
       }
       if (lua_gettop(L) < 5) guard_push(L, 1);
@@ -366,8 +365,7 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
     }
     guard_disarm(L);
     if (e == EPIPE) {
-      lua_pushnil(L);
-      lua_pushliteral(L, "closed");
+      net_closed(L);
     } else {
       pushlabel(L, 1, c);
       net_fail(L, "send %s: %s", lua_tostring(L, -1), net_strerror(e));
@@ -471,6 +469,7 @@ static int recv_fail(lua_State *L, conn *c, const char *msg, size_t maxpartial, 
   if (ctx == 1) return luaL_error(L, "%s", msg);
   lua_pushnil(L);
   lua_pushstring(L, msg);
+  net_notice(L, msg);
   lua_pushlstring(L, n ? buffer_data(&c->buf) : "", n);
   buffer_consume(&c->buf, n);
   return 3;

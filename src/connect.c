@@ -63,8 +63,7 @@ static int timedout(lua_State *L) {
   lua_pushfstring(L, "connect %s: timeout", lua_tostring(L, C_LABEL));
   conn_trace(L, C_CONN, "timeout", lua_tostring(L, -1), lua_rawlen(L, -1));
   lua_pop(L, 1);
-  lua_pushnil(L);
-  lua_pushliteral(L, "timeout");
+  net_timeout(L);
   return 2;
 }
 

@@ -40,6 +40,7 @@
 #include "complete.h"
 #include "lineedit.h"
 #include "loop.h"
+#include "netaux.h"
 
 #define HISTORY_MAX 1000
 #define HISTORY_NAME ".netlua_history"
@@ -203,10 +204,20 @@ static int getc_fn(EditLine *el, wchar_t *wc) {
       errno = EINTR;
       return -1;
     }
-    if (t == 0) continue;
+    if (t == 0) {
+      if (e->escape && net_terminal_stopped()) {  /* the peer has gone */
+        e->stopped = 1;
+        return -1;
+      }
+      continue;
+    }
     k = read(STDIN_FILENO, buf + n, 1);
     if (k < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (k <= 0) return k < 0 ? -1 : 0;
+    if (n == 0 && e->escape && (unsigned char)buf[0] == e->escape) {
+      e->escaped = 1;
+      return -1;
+    }
     n++;
     memset(&mbs, 0, sizeof mbs);
     m = mbrtowc(wc, buf, n, &mbs);
@@ -244,12 +255,18 @@ static void set_prompt(lineedit *e, int first) {
 static int edit_line(lineedit *e) {
   const char *s;
   int n = 0;
-  e->interrupted = 0;
+  e->interrupted = e->escaped = e->stopped = 0;
   e->cleared = 0;
   e->editing = 1;
   el_set(e->el, EL_PREP_TERM, 1);  /* keys typed once the prompt shows are raw */
   s = el_gets(e->el, &n);
   e->editing = 0;
+  if (e->escaped || e->stopped) {
+    const LineInfo *li = el_line(e->el);
+    if (li && li->lastchar > li->buffer) fputs("\n", e->out);
+    fflush(e->out);
+    return e->escaped ? -2 : -3;
+  }
   if (e->interrupted) {
     fputs("^C\n", e->out);
     fflush(e->out);
@@ -308,6 +325,23 @@ static int plain_line(lineedit *e) {
 int lineedit_read(lineedit *e, int first) {
   set_prompt(e, first);
   return e->el ? edit_line(e) : plain_line(e);
+}
+
+/* conn:interact's line (lineedit.h). */
+int lineedit_interact(void *ud, lua_State *L, int escape) {
+  lineedit *e = ud;
+  int r;
+  if (e->el == NULL || e->L == NULL) return -4;
+  (void)L;  /* the reading thread is e->L, the main one, by readline's check */
+  e->prompt[0] = '\0';
+  e->escape = escape;
+  r = edit_line(e);
+  e->escape = 0;
+  if (r == 1) {
+    HistEvent ev;  /* up-arrow recalls it, in this session only */
+    if (e->hist && lua_rawlen(e->L, -1) > 0) history(e->hist, &ev, H_ENTER, lua_tostring(e->L, -1));
+  }
+  return r;
 }
 
 /* ---- history ---------------------------------------------------------- */
@@ -431,12 +465,14 @@ void lineedit_open(lineedit *e, lua_State *L, const char *progname) {
     history_open(e);
     streams_install(e);
     loop_set_resume_hooks(L, NULL, after_tasks, e);
+    net_set_lineread(lineedit_interact, e, &e->oldread, &e->oldreadud);
   }
 }
 
 /* Tear down what lineedit_open set up, in reverse. */
 void lineedit_close(lineedit *e) {
   if (e->el) {
+    net_set_lineread(e->oldread, e->oldreadud, NULL, NULL);
     loop_set_resume_hooks(e->L, NULL, NULL, NULL);
     sigaction(SIGWINCH, &e->oldwinch, NULL);
     streams_remove(e);

@@ -13,6 +13,8 @@
 #include <histedit.h>
 #include <lua.h>
 
+#include "netaux.h"
+
 typedef struct lineedit lineedit;
 
 /* A stdio cookie standing for stdout or stderr while the prompt runs. */
@@ -38,6 +40,10 @@ struct lineedit {
   int cleared;               /* output went over the line: draw it again */
   int lastnl;                /* that output ended with a newline */
   int interrupted;           /* Ctrl-C while reading */
+  int escape;                /* conn:interact's escape byte (0: none) */
+  int escaped, stopped;      /* it was typed; the interaction was stopped */
+  net_lineread_fn oldread;   /* the line reader registered before us */
+  void *oldreadud;
   char in[4096];             /* plain mode: bytes read, not yet used */
   size_t inlen;
   char *oldlocale;           /* LC_CTYPE to restore */
@@ -59,6 +65,13 @@ int lineedit_read(lineedit *e, int first);
    of the last one); append it to the file now, so a killed session loses
    nothing. A file that cannot be written is no error. */
 void lineedit_remember(lineedit *e, const char *chunk);
+
+/* conn:interact's line (netaux.h, net_lineread_fn): read one line on an
+   empty prompt with libedit; push it and return 1; 0 at end of input, -1
+   on Ctrl-C, -2 when the escape byte is typed, -3 when the interaction is
+   stopped (net_terminal_stopped), -4 without libedit. lineedit_open
+   registers it (net_set_lineread) while libedit runs. */
+int lineedit_interact(void *e, lua_State *L, int escape);
 
 /* Undo lineedit_open: terminal, streams, signal, locale; free it all. */
 void lineedit_close(lineedit *e);

@@ -20,9 +20,11 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "lineedit.h"
 #include "loop.h"
 #include "msgh.h"
 #include "net.h"
+#include "netaux.h"
 #include "repl.h"
 #include "task.h"
 
@@ -241,6 +243,21 @@ static int l_help(lua_State *L) {
   return lua_gettop(L);
 }
 
+/* conn:interact in a script run at a terminal: the prompt's line editor,
+   opened on first use and kept until the program ends (the prompt, when it
+   runs, registers its own). */
+static lineedit script_le;
+static int script_le_open;
+
+static int script_lineread(void *ud, lua_State *L, int escape) {
+  (void)ud;
+  if (!script_le_open) {
+    lineedit_open(&script_le, L, progname);
+    script_le_open = 1;
+  }
+  return lineedit_interact(&script_le, L, escape);
+}
+
 /* Tasks left when the script ends keep running until done, as a server
    script expects. */
 static int run_pending_tasks(lua_State *L) {
@@ -271,6 +288,7 @@ static int pmain(lua_State *L) {
   luaL_openlibs(L);
   luaL_requiref(L, "net", luaopen_net, 1);
   lua_pop(L, 1);
+  net_set_lineread(script_lineread, NULL, NULL, NULL);
   lua_pushcfunction(L, l_help);
   lua_setglobal(L, "help");
   createargtable(L, argv, argc, script);
@@ -327,6 +345,7 @@ int main(int argc, char **argv) {
   status = lua_pcall(L, 2, 1, 0);
   result = lua_toboolean(L, -1);
   report(L, status);
+  if (script_le_open) lineedit_close(&script_le);
   lua_close(L);
   return (result && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -7,6 +7,12 @@
  * second prompt. Results are printed through net.pretty, errors with a
  * traceback on stderr (msgh.c). Ctrl-C discards the line being typed, or
  * interrupts running code ("interrupted!"); Ctrl-D on an empty line leaves.
+ *
+ * Failures are never silent at the prompt: notice mode (netaux.h) records
+ * each failure of a net call made directly by the line, and the line's
+ * notices are printed after it ran as "*** MESSAGE" (at most NOTICES_SHOWN,
+ * then "*** (N more)"), except those the printed results or the error
+ * already show.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -19,7 +25,10 @@
 #include "lineedit.h"
 #include "loop.h"
 #include "msgh.h"
+#include "netaux.h"
 #include "repl.h"
+
+#define NOTICES_SHOWN 3
 
 /* The prompt's state. */
 typedef struct repl {
@@ -115,6 +124,49 @@ static void print_results(repl *r, int base, int showref) {
   lua_settop(L, base);
 }
 
+/* Drop from the list of notices at `list` the messages that the values in
+   [from, to] show already (a string result equal to one, or an error
+   message containing it). */
+static void notices_filter(lua_State *L, int list, int from, int to, int inside) {
+  lua_Integer n = (lua_Integer)lua_rawlen(L, list), k = 0, dropped = 0;
+  for (lua_Integer i = 1; i <= n; i++) {
+    int shown = 0;
+    const char *m;
+    lua_rawgeti(L, list, i);
+    m = lua_tostring(L, -1);
+    for (int j = from; j <= to && !shown; j++) {
+      const char *v = lua_type(L, j) == LUA_TSTRING ? lua_tostring(L, j) : NULL;
+      shown = v && (inside ? strstr(v, m) != NULL : strcmp(v, m) == 0);
+    }
+    if (shown) { lua_pop(L, 1); dropped++; continue; }
+    lua_rawseti(L, list, ++k);
+  }
+  for (lua_Integer i = k + 1; i <= n; i++) {
+    lua_pushnil(L);
+    lua_rawseti(L, list, i);
+  }
+  lua_getfield(L, list, "n");
+  lua_pushinteger(L, lua_tointeger(L, -1) - dropped);
+  lua_setfield(L, list, "n");
+  lua_pop(L, 1);
+}
+
+/* Print the notices of the list at `list` on stderr: a few, then how many
+   more. */
+static void notices_print(lua_State *L, int list) {
+  lua_Integer n, shown = 0, len = (lua_Integer)lua_rawlen(L, list);
+  lua_getfield(L, list, "n");
+  n = lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  for (lua_Integer i = 1; i <= len && shown < NOTICES_SHOWN; i++, shown++) {
+    lua_rawgeti(L, list, i);
+    fprintf(stderr, "*** %s\n", lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  if (n > shown) fprintf(stderr, "*** (%lld more)\n", (long long)(n - shown));
+  fflush(stderr);
+}
+
 /* Read, compile and run one chunk. Returns 0 at end of input. */
 static int do_chunk(repl *r, int showref) {
   lua_State *L = r->L;
@@ -134,14 +186,20 @@ static int do_chunk(repl *r, int showref) {
   }
   lineedit_remember(&r->le, lua_tostring(L, -2));
   lua_remove(L, -2);
+  net_notice_take(L);                 /* none from before this line */
+  lua_pop(L, 1);
   lua_pushcfunction(L, netlua_msghandler);
   lua_insert(L, base + 1);
   st = lua_pcall(L, 0, LUA_MULTRET, base + 1);
   lua_remove(L, base + 1);
+  net_notice_take(L);
+  lua_insert(L, base + 1);            /* the notices below the results */
+  notices_filter(L, base + 1, base + 2, lua_gettop(L), st != LUA_OK);
   if (st != LUA_OK)
     report(r);
   else
-    print_results(r, base, showref);
+    print_results(r, base + 1, showref);
+  notices_print(L, base + 1);
   lua_settop(L, base);
   return 1;
 }
@@ -180,7 +238,9 @@ void repl_run(lua_State *L, const char *progname) {
   showref = setup_lua(L);
   lineedit_open(&r.le, L, progname);
   loop_install_sigint(L);
+  net_notice_mode(L, 1);
   while (do_chunk(&r, showref)) lua_settop(L, base);
+  net_notice_mode(L, 0);
   loop_uninstall_sigint();
   fputs("\n", stdout);
   fflush(stdout);

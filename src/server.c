@@ -108,8 +108,7 @@ static int accept_k(lua_State *L, int status, lua_KContext ctx) {
     if (e == ECONNABORTED) continue;
     if (e == EAGAIN || e == EWOULDBLOCK) {
       if (loop_expired(deadline)) {
-        lua_pushnil(L);
-        lua_pushliteral(L, "timeout");
+        net_timeout(L);
         return 2;
       }
       loop_wait(L, sv->fd, LOOP_READ, deadline, ctx, accept_k);

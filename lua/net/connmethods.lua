@@ -25,4 +25,67 @@ return function(M, net, build)
     if not handler then return nil, err end
     return c:settrace(handler)
   end
+  -- c:interact([escape]) -> true | nil, "closed" | nil, "interrupted":
+  -- telnet mode. Lines typed go out with CRLF (libedit at netlua's
+  -- terminal, plain reads of stdin otherwise: see "net.terminal" in
+  -- src/netaux.h); what arrives is printed as it comes by a task; the
+  -- escape key (default Ctrl-], "\29") returns true with the connection
+  -- still open; Ctrl-C returns nil, "interrupted", sending nothing. When the
+  -- peer closes: "*** connection closed by foreign host", nil, "closed".
+  -- End of input (Ctrl-D, the end of a pipe) half-closes the connection,
+  -- as nc -N does, and prints what still arrives until the peer closes.
+  -- Not inside a task: the terminal belongs to the main chunk or prompt.
+  function M.interact(c, escape)
+    if escape ~= nil and (type(escape) ~= 'string' or #escape ~= 1) then
+      error("bad argument #1 to 'interact' (one-character string expected)", 2)
+    end
+    local term = package.loaded['net.terminal']
+    local closed, done = false, false
+    local out = io.stdout
+    local printer = net.spawn(function()
+      while not done do
+        local data, err = c:receive(1)
+        if data then
+          local old = c:gettimeout()
+          c:settimeout(0)
+          local more, _, partial = c:receive(65536)
+          c:settimeout(old)
+          out:write(data, more or partial or '')
+          out:flush()
+        elseif err ~= 'timeout' then
+          if not done then
+            out:write('\n*** connection closed by foreign host\n')
+            out:flush()
+          end
+          closed = true
+          term.stop()
+          return
+        end
+      end
+    end)
+    printer:describe('interact: printing what arrives')
+    local why
+    while not closed do
+      local line, how = term.readline(escape)
+      if line then
+        if not closed then
+          local ok, err = c:send(line .. '\r\n')
+          if not ok then why = err break end
+        end
+      elseif how == 'eof' then
+        c:shutdown('send')
+        while not closed do net.sleep(0.05) end
+      elseif how == 'escape' then
+        break
+      elseif how == 'interrupted' then
+        why = 'interrupted'
+        break
+      end
+    end
+    done = true
+    if closed then return nil, 'closed' end
+    printer:cancel()
+    if why then return nil, why end
+    return true
+  end
 end

@@ -529,12 +529,19 @@ local function perform(r)
   end
 end
 
+-- At the prompt a failure says so by itself (netaux.h, "net.notice"):
+-- request and get record their nil, message when their caller is the
+-- prompt's line (notice is called from them directly, not in a tail call).
+local notice = package.loaded["net.notice"] or function() end
+
 -- request{method, url, headers, body, timeout, redirects, sink|output, trace}
 -- -> status, headers, body (or byte count with a sink), reason; or nil,
 -- message, kind.
 function M.request(r)
   checked(r)
-  return perform(r)
+  local res = table.pack(perform(r))
+  if res[1] == nil and type(res[2]) == "string" then notice(res[2]) end
+  return table.unpack(res, 1, res.n)
 end
 
 -- get(url [, opts]) -> status, headers, body: request{url=url, ...opts}.
@@ -545,7 +552,9 @@ function M.get(u, opts)
   for k, v in pairs(opts or {}) do r[k] = v end
   r.url, r.method = u, r.method or "GET"
   checked(r)
-  return perform(r)
+  local res = table.pack(perform(r))
+  if res[1] == nil and type(res[2]) == "string" then notice(res[2]) end
+  return table.unpack(res, 1, res.n)
 end
 
 -- ---- helpers --------------------------------------------------------

@@ -40,11 +40,9 @@ local KNOWN = { backlog = true, family = true, linelimit = true, timeout = true,
 local Server = {}
 Server.__index = Server
 
--- Give task t a description for net.tasks() if tasks offer it (they may
--- not yet: a plain thread has no describe).
+-- Give task t a description for net.tasks().
 function M.describe(t, what)
-  local ok, f = pcall(function() return t.describe end)
-  if ok and type(f) == "function" then pcall(f, t, what) end
+  t:describe(what)
 end
 
 -- "host:port" of a server or a connection, IPv6 in brackets.

@@ -452,10 +452,15 @@ end
 -- fn with its argument errors (and the TLS refusal) raised at the level
 -- of its caller: the checks sit at various depths, the error must name the
 -- user's line. Any other error (a bug) passes on untouched.
+local notice = package.loaded["net.notice"] or function() end
 local function api(fn)
   return function(...)
     local r = table.pack(pcall(fn, ...))
-    if r[1] then return table.unpack(r, 2, r.n) end
+    if r[1] then
+      -- at the prompt a failure says so by itself (netaux.h, "net.notice")
+      if r[2] == nil and type(r[3]) == "string" then notice(r[3]) end
+      return table.unpack(r, 2, r.n)
+    end
     local msg = r[2]
     local own = type(msg) == "string" and
       (msg:match("^[^\n]-smtp%.lua:%d+: (bad argument .*)$") or
