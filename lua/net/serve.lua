@@ -1,0 +1,175 @@
+-- net.serve: a TCP server that runs a handler for each client, each in a
+-- task of its own, on the one loop.
+--
+-- Entry points (the module table is callable, so the lazy `net.serve`
+-- already works as a function):
+--   net.serve(host, port, handler [, opts]) -> srv, or nil, message
+--       Listens as net.listen does (same messages on failure), then returns
+--       at once: accepting runs as a task, and handler(conn) runs in a new
+--       task for every client, so clients are served concurrently while the
+--       script or the prompt goes on. The connection is closed when the
+--       handler returns or fails.
+--       A handler error is written on stderr with its traceback, naming the
+--       server and the client, and the server goes on serving. It does NOT
+--       make the script's exit status 1 (a dying task does): the server
+--       survived it; a test that needs to notice can catch errors itself.
+--       opts: backlog, family, linelimit (as net.listen), timeout (seconds
+--       for each call on a client's connection; nil: none), max (clients
+--       served at once, default 1000; more wait in the listen backlog),
+--       tls (reserved: raises "TLS is not available yet").
+--   srv:close() -> true, or nil, "closed": stops accepting and closes the
+--       connections of the clients still being served (their handlers see
+--       "closed"; errors they raise after that are not reported). Quiet:
+--       no task error.
+--   srv:getsockname() -> host, port     (the port chosen when 0 was asked)
+--   srv:clients() -> number of clients being served now
+--   tostring(srv) -> "net.serve 127.0.0.1:8080 (2 clients)" or "(closed)"
+-- Out of descriptors while accepting (EMFILE, ENFILE), the server waits a
+-- little (BACKOFF seconds) instead of spinning, and goes on.
+local net = require "net"
+
+local M = {}
+
+local DEFAULT_MAX = 1000
+local BACKOFF = 0.1       -- seconds to wait after accept runs out of something
+local FULL_POLL = 0.01    -- seconds between looks for a free slot when max is reached
+
+local KNOWN = { backlog = true, family = true, linelimit = true, timeout = true, max = true,
+  tls = true }
+
+local Server = {}
+Server.__index = Server
+
+-- Give task t a description for net.tasks() if tasks offer it (they may
+-- not yet: a plain thread has no describe).
+function M.describe(t, what)
+  local ok, f = pcall(function() return t.describe end)
+  if ok and type(f) == "function" then pcall(f, t, what) end
+end
+
+-- "host:port" of a server or a connection, IPv6 in brackets.
+local function hostport(host, port)
+  if not host then return "?" end
+  if host:find(":", 1, true) then return "[" .. host .. "]:" .. port end
+  return host .. ":" .. port
+end
+M.hostport = hostport
+
+-- Report a handler's error (message with traceback) on stderr.
+local function report(srv, peer, msg)
+  io.stderr:write(string.format("netlua: error in net.serve handler (%s, client %s): %s\n",
+    srv.name, peer, msg))
+  io.stderr:flush()
+end
+
+-- One client: run the handler, then close the connection whatever happened.
+local function serve_client(srv, c)
+  local peer = hostport(c:getpeername())
+  srv.conns[c] = true
+  if srv.timeout then c:settimeout(srv.timeout) end
+  local ok, err = xpcall(srv.handler, function(m)
+    if type(m) ~= "string" then
+      local mt = getmetatable(m)
+      m = mt and mt.__tostring and tostring(m) or ("(error object is a " .. type(m) .. " value)")
+    end
+    return debug.traceback(m, 2)
+  end, c)
+  srv.conns[c] = nil
+  srv.nclients = srv.nclients - 1
+  pcall(c.close, c)
+  if not ok and not srv.closed then report(srv, peer, err) end
+end
+
+-- The accepting task: a task per client, at most srv.max at once.
+local function accept_loop(srv)
+  local sock = srv.sock
+  while not srv.closed do
+    if srv.nclients >= srv.max then
+      net.sleep(FULL_POLL)
+    else
+      local c, err = sock:accept()
+      if c then
+        if srv.closed then c:close(); break end
+        srv.nclients = srv.nclients + 1
+        local t = net.spawn(serve_client, srv, c)
+        M.describe(t, "net.serve client " .. hostport(c:getpeername()) .. " of " .. srv.name)
+      elseif err == "closed" or srv.closed then
+        break
+      else
+        -- out of descriptors or memory, or a passing network error: never spin
+        net.sleep(BACKOFF)
+      end
+    end
+  end
+end
+
+-- Check a handler and the options; raise on misuse.
+local function checkargs(handler, opts)
+  if type(handler) ~= "function" and not (getmetatable(handler) or {}).__call then
+    error("bad argument #3 to 'serve' (function expected, got " .. type(handler) .. ")", 3)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("bad argument #4 to 'serve' (table expected, got " .. type(opts) .. ")", 3)
+  end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if not KNOWN[k] then error("bad argument #4 to 'serve' (unknown option '" .. tostring(k) .. "')", 3) end
+  end
+  if opts.tls then error("TLS is not available yet", 3) end
+  local max = opts.max or DEFAULT_MAX
+  if math.type(max) ~= "integer" or max < 1 then
+    error("bad argument #4 to 'serve' (max must be an integer >= 1)", 3)
+  end
+  if opts.timeout ~= nil and (type(opts.timeout) ~= "number" or opts.timeout < 0 or opts.timeout ~= opts.timeout) then
+    error("bad argument #4 to 'serve' (timeout must be a number >= 0)", 3)
+  end
+  return opts, max
+end
+
+-- net.serve(host, port, handler [, opts]) -> srv, or nil, message.
+function M.serve(host, port, handler, opts)
+  local max
+  opts, max = checkargs(handler, opts)
+  local sock, err = net.listen(host, port,
+    { backlog = opts.backlog, family = opts.family, linelimit = opts.linelimit })
+  if not sock then return nil, err end
+  local srv = setmetatable({ sock = sock, handler = handler, timeout = opts.timeout, max = max,
+    nclients = 0, conns = setmetatable({}, { __mode = "k" }), closed = false }, Server)
+  srv.name = hostport(sock:getsockname())
+  srv.task = net.spawn(accept_loop, srv)
+  M.describe(srv.task, function()
+    return "serving " .. srv.name .. ", " .. srv.nclients .. " client" .. (srv.nclients == 1 and "" or "s")
+  end)
+  return srv
+end
+
+-- srv:close() -> true, or nil, "closed".
+function Server:close()
+  if self.closed then return nil, "closed" end
+  self.closed = true
+  self.sock:close()
+  for c in pairs(self.conns) do pcall(c.close, c) end
+  return true
+end
+
+-- srv:getsockname() -> host, port.
+function Server:getsockname()
+  if self.closed then return nil, "closed" end
+  return self.sock:getsockname()
+end
+
+-- srv:clients() -> the number of clients being served.
+function Server:clients()
+  return self.nclients
+end
+
+function Server:__tostring()
+  if self.closed then return "net.serve " .. self.name .. " (closed)" end
+  return "net.serve " .. self.name .. " (" .. self.nclients .. " client" ..
+    (self.nclients == 1 and "" or "s") .. ")"
+end
+
+Server.__close = Server.close
+M.Server = Server
+
+return setmetatable(M, { __call = function(_, ...) return M.serve(...) end })

@@ -1,0 +1,177 @@
+-- spec/serve_spec.lua: net.serve, a task per client, against clients made
+-- with net in this file and scripts run by the netlua program. Every wait is
+-- bounded; no fd may leak.
+local net = require "net"
+local common = require "spec.support.common"
+
+-- Run a Lua program text with the netlua program; ok, code, stdout, stderr.
+local function run_script(text)
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w")); f:write(text); f:close()
+  local r = table.pack(common.run("timeout 20 " .. common.q(common.netlua) .. " " .. path))
+  os.remove(path)
+  return table.unpack(r, 1, r.n)
+end
+
+-- Echo lines upper-cased until the peer closes.
+local function upper_echo(c)
+  for line in c:lines() do c:send(line:upper() .. "\n") end
+end
+
+describe("net.serve", function()
+  local fds_before
+  setup(function()
+    net.run()
+    fds_before = common.count_fds()
+  end)
+  teardown(function()
+    net.run()
+    assert.are.equal(fds_before, common.count_fds())
+  end)
+
+  it("serves clients concurrently on port 0 and closes quietly", function()
+    local srv = assert(net.serve("127.0.0.1", 0, function(c)
+      local line = c:receive()
+      net.sleep(0.2)            -- every client waits: served at once, 5 take ~0.2 s
+      c:send("hi " .. line .. "\n")
+    end))
+    local host, port = srv:getsockname()
+    assert.are.equal("127.0.0.1", host)
+    assert.is_true(port > 0)
+    assert.matches("^net%.serve 127%.0%.0%.1:%d+ %(0 clients%)$", tostring(srv))
+    local got, t0 = {}, net.now()
+    local done = 0
+    for i = 1, 5 do
+      net.spawn(function()
+        local c = assert(net.connect("127.0.0.1", port, { timeout = 5 }))
+        c:settimeout(5)
+        c:send("n" .. i .. "\n")
+        got[i] = c:receive()
+        c:close()
+        done = done + 1
+      end)
+    end
+    local limit = net.now() + 5
+    while done < 5 and net.now() < limit do net.sleep(0.01) end
+    assert.is_true(net.now() - t0 < 0.9, "clients were not served concurrently")
+    for i = 1, 5 do assert.are.equal("hi n" .. i, got[i]) end
+    assert.is_true(srv:close())
+    assert.are.same({ nil, "closed" }, { srv:close() })
+    assert.matches("%(closed%)$", tostring(srv))
+  end)
+
+  it("keeps serving after a handler error, which is reported with its traceback", function()
+    local ok, code, out, err = run_script([[
+      local srv = assert(net.serve("127.0.0.1", 0, function(c)
+        local l = c:receive()
+        if l == "boom" then error("kaboom") end
+        c:send("ok " .. l .. "\n")
+      end))
+      local _, port = srv:getsockname()
+      for _, w in ipairs{"a", "boom", "b"} do
+        local c = assert(net.connect("127.0.0.1", port, {timeout = 5}))
+        c:settimeout(5)
+        c:send(w .. "\n")
+        print(c:receive())
+        c:close()
+      end
+      srv:close()
+    ]])
+    assert.is_true(ok, err)
+    assert.are.equal(0, code)
+    assert.are.equal("ok a\nnil\tclosed\t\nok b\n", out)
+    assert.matches("error in net.serve handler %(127%.0%.0%.1:%d+, client 127%.0%.0%.1:%d+%): [^\n]*kaboom", err)
+    assert.matches("stack traceback", err)
+    assert.not_matches("error in task", err)
+  end)
+
+  it("ends its task without an error when closed while accepting", function()
+    local ok, code, out, err = run_script([[
+      local srv = assert(net.serve("127.0.0.1", 0, function(c) c:receive() end))
+      net.sleep(0.05)
+      print(net.tasks() >= 1 and "running" or "none")
+      srv:close()
+      net.run()
+      print("done")
+    ]])
+    assert.is_true(ok, err)
+    assert.are.equal(0, code)
+    assert.are.equal("running\ndone\n", out)
+    assert.are.equal("", err)
+  end)
+
+  it("close ends the clients being served and gives back every descriptor", function()
+    local n0 = common.count_fds()
+    local srv = assert(net.serve("127.0.0.1", 0, upper_echo, { timeout = 5 }))
+    local _, port = srv:getsockname()
+    local cs = {}
+    for i = 1, 3 do
+      cs[i] = assert(net.connect("127.0.0.1", port, { timeout = 5 }))
+      cs[i]:settimeout(5)
+      cs[i]:send("x" .. i .. "\n")
+      assert.are.equal("X" .. i, cs[i]:receive())
+    end
+    assert.matches("%(3 clients%)", tostring(srv))
+    assert.are.equal(3, srv:clients())
+    srv:close()
+    for i = 1, 3 do
+      assert.are.same({ nil, "closed", "" }, { cs[i]:receive() })
+      cs[i]:close()
+    end
+    net.run()
+    assert.are.equal(n0, common.count_fds())
+  end)
+
+  it("serves at most max clients at once; the others wait their turn", function()
+    local active, peak = 0, 0
+    local srv = assert(net.serve("127.0.0.1", 0, function(c)
+      active = active + 1
+      if active > peak then peak = active end
+      net.sleep(0.05)
+      c:send("done\n")
+      active = active - 1
+    end, { max = 2 }))
+    local _, port = srv:getsockname()
+    local ok = 0
+    for _ = 1, 6 do
+      net.spawn(function()
+        local c = assert(net.connect("127.0.0.1", port, { timeout = 5 }))
+        c:settimeout(5)
+        if c:receive() == "done" then ok = ok + 1 end
+        c:close()
+      end)
+    end
+    local limit = net.now() + 5
+    while ok < 6 and net.now() < limit do net.sleep(0.01) end
+    srv:close()
+    assert.are.equal(6, ok)
+    assert.are.equal(2, peak)
+  end)
+
+  it("applies the timeout to each call on a client's connection", function()
+    local got
+    local srv = assert(net.serve("127.0.0.1", 0, function(c)
+      got = table.pack(c:receive())
+    end, { timeout = 0.1 }))
+    local _, port = srv:getsockname()
+    local c = assert(net.connect("127.0.0.1", port, { timeout = 5 }))
+    c:settimeout(5)
+    assert.are.same({ nil, "closed", "" }, { c:receive() })  -- closed after the handler's timeout
+    c:close()
+    srv:close()
+    assert.are.equal("timeout", got[2])
+  end)
+
+  it("fails as net.listen does, and raises on misuse", function()
+    local s = assert(net.listen("127.0.0.1", 0))
+    local _, port = s:getsockname()
+    local srv, err = net.serve("127.0.0.1", port, function() end)
+    assert.is_nil(srv)
+    assert.matches("address already in use", err)
+    s:close()
+    assert.has_error(function() net.serve("127.0.0.1", 0, 42) end)
+    assert.has_error(function() net.serve("127.0.0.1", 0, function() end, { bogus = 1 }) end)
+    assert.has_error(function() net.serve("127.0.0.1", 0, function() end, { tls = true }) end,
+      "TLS is not available yet")
+  end)
+end)
