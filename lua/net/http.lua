@@ -552,6 +552,9 @@ function M.get(u, opts)
   return perform(r)
 end
 
+-- serve(host, port, handler [, opts]) -> srv: the server, in net.httpserve.
+function M.serve(...) return require("net.httpserve").serve(...) end
+
 -- ---- helpers --------------------------------------------------------
 
 local b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
