@@ -124,7 +124,10 @@ local function api_lookup(req)
     for k, v in pairs(r) do t[k] = v end
     list[i] = t
   end
-  if #list == 0 and json.empty_array then list = json.empty_array end
+  if #list == 0 then  -- cjson 2.1.0 would write an empty table as {}
+    local status, h, body = json_reply(200, { name = name, type = rtype })
+    return status, h, (body:gsub("}\n$", ',"records":[]}\n'))
+  end
   return json_reply(200, { name = name, type = rtype, records = list })
 end
 
