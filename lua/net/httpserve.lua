@@ -23,7 +23,9 @@
 --                  "" at the end (sent chunked, or until close to HTTP/1.0);
 --                  or an open file (streamed with its size, then closed)
 -- Content-Length (or Transfer-Encoding: chunked), Date and Server are
--- added; HEAD, 1xx, 204 and 304 replies carry no body.
+-- added (the handler's own Content-Length and Transfer-Encoding are
+-- ignored; "Connection: close" from it closes after the reply); HEAD, 1xx,
+-- 204 and 304 replies carry no body.
 --
 -- Keep-alive: HTTP/1.1 connections stay open unless "Connection: close";
 -- HTTP/1.0 ones close unless "Connection: keep-alive". An idle connection is
@@ -291,7 +293,8 @@ local function head(status, fields, extra)
 end
 
 -- Check what the handler returned; returns status, fields (a plain table
--- without the framing fields) or raises a description of the fault.
+-- without the framing fields), and whether the handler asked to close
+-- ("Connection: close"), or raises a description of the fault.
 local function checked_reply(status, headers)
   if math.type(status) ~= "integer" or status < 100 or status > 999 then
     error("handler returned status " .. tostring(status) .. " (an integer 100-999 expected)", 0)
@@ -299,13 +302,14 @@ local function checked_reply(status, headers)
   if headers ~= nil and type(headers) ~= "table" then
     error("handler returned headers of type " .. type(headers) .. " (a table expected)", 0)
   end
-  local fields, has = {}, {}
+  local fields, has, close = {}, {}, false
   for k, v in pairs(headers or {}) do
     v = tostring(v)
     if type(k) ~= "string" or not k:match(TOKEN) or v:find("[\r\n%z]") then
       error("handler returned a bad header field " .. string.format("%q", tostring(k)), 0)
     end
     local low = k:lower()
+    if low == "connection" and v:lower():find("close") then close = true end
     if low ~= "content-length" and low ~= "transfer-encoding" and low ~= "connection" then
       fields[k] = v
       has[low] = true
@@ -313,7 +317,7 @@ local function checked_reply(status, headers)
   end
   if not has.date then fields.Date = http_date() end
   if not has.server then fields.Server = M.server_name end
-  return status, fields
+  return status, fields, close
 end
 
 -- Send the reply (status, fields, body) to req; `keep` says whether the
@@ -388,7 +392,7 @@ function Client:refused(r)
   end
 end
 
--- Run the handler on req; returns status, fields, body, or the 500 reply
+-- Run the handler on req; returns status, fields, body, close, or the 500 reply
 -- (and reports the error on stderr unless quiet).
 function Client:call(req)
   local tb
@@ -396,12 +400,12 @@ function Client:call(req)
     tb = debug.traceback(tostring(m), 2)
     return m
   end, req)
-  local fields
+  local fields, close
   if ok then
-    ok, status, fields = pcall(checked_reply, status, headers)
+    ok, status, fields, close = pcall(checked_reply, status, headers)
     if not ok then tb = status end
   end
-  if ok then return status, fields, body end
+  if ok then return status, fields, body, close end
   if not self.opts.quiet then
     io.stderr:write(("netlua: error in net.http.serve handler (%s %s from %s): %s\n"):format(
       req.method, req.target, self.peer, tb))
@@ -422,9 +426,9 @@ function Client:serve()
       return
     end
     if not req then return end
-    local status, fields, body = self:call(req)
+    local status, fields, body, close = self:call(req)
     local sent
-    sent, keep = pcall(self.reply, self, req, status, fields, body, keep_alive(req))
+    sent, keep = pcall(self.reply, self, req, status, fields, body, keep_alive(req) and not close)
     if not sent then
       if keep ~= "gone" and not self.opts.quiet then
         io.stderr:write(("netlua: net.http.serve reply failed (%s %s from %s): %s\n"):format(
