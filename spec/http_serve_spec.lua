@@ -18,11 +18,19 @@ local http = net.http
 -- `it` when serve exists, else pending with the same description.
 local it_serve = http.serve and it or function(name) pending(name .. " (net.http.serve not built yet)") end
 
+local running = {}   -- servers started by the current case
+
 -- Start serve on 127.0.0.1, any port; returns the server and base URL.
 local function start(handler, opts)
   local srv = assert(http.serve("127.0.0.1", 0, handler, opts))
   local _, port = srv:getsockname()
-  finally(function() srv:close() end)   -- a failed case must not leave it serving
+  -- a failed case must not leave a server serving (busted keeps one
+  -- finally per case: it closes every server started so far)
+  running[#running + 1] = srv
+  finally(function()
+    for _, s in ipairs(running) do s:close() end
+    running = {}
+  end)
   return srv, "http://127.0.0.1:" .. port, port
 end
 
