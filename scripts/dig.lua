@@ -20,8 +20,9 @@ usage: dig.lua [@SERVER] [-p PORT] [-x ADDR] NAME [TYPE] [+short] [+tcp]
                [+time=S] [+tries=N]
 Ask SERVER (default: the system's first resolver) for NAME's records of
 TYPE (default A) and print the answer section as dig does.
-  @SERVER    server address (IPv6 with or without brackets) or host name
-             (resolved by the system's resolver); the port goes in -p
+  @SERVER    server address (IPv6 with or without brackets), ADDRESS:PORT
+             ([IPv6]:PORT), or host name (resolved by the system's
+             resolver); the port also goes in -p
   -p PORT    server port (default 53)
   -x ADDR    reverse lookup: the PTR record of an address
   -t TYPE    the record type (also as a bare word: A AAAA MX TXT NS CNAME
@@ -125,6 +126,12 @@ local function choose_server(o)
   else
     local bare = host:match("^%[(.*)%]$") or host
     local family, text = net.ip.parse(bare)
+    -- "@ip:port" and "@[ipv6]:port": the port given there wins over -p
+    local h, p = host:match("^%[(.+)%]:(%d+)$")
+    if not h then h, p = host:match("^(%d+%.%d+%.%d+%.%d+):(%d+)$") end
+    if h and net.ip.parse(h) and tonumber(p) >= 1 and tonumber(p) <= 65535 then
+      family, text, port = net.ip.parse(h), select(2, net.ip.parse(h)), tonumber(p)
+    end
     if family then
       host = text
     elseif host:match("^[%w][%w.-]*$") then

@@ -8,6 +8,7 @@ and so on). An address instead of a name asks for its PTR record.
   netlua scripts/nslookup.lua www.example.org
   netlua scripts/nslookup.lua -type=MX example.org 9.9.9.9
   netlua scripts/nslookup.lua -port=5353 www.test 127.0.0.1
+  netlua scripts/nslookup.lua www.test 127.0.0.1:5353
 
 Exits 0 when the server answered (even with no record of the type), 1 when
 the name does not exist or the server failed, refused or never answered,
@@ -19,8 +20,9 @@ local net = require "net"
 local USAGE = [[
 usage: nslookup.lua [options] NAME [SERVER]
 Look NAME up (A and AAAA unless -type is given; an address: its PTR) and
-print the answer as nslookup does. SERVER is an address (default: the
-system's first resolver, from /etc/resolv.conf).
+print the answer as nslookup does. SERVER is an address, ADDRESS:PORT
+([IPv6]:PORT) or a host name (default: the system's first resolver, from
+/etc/resolv.conf).
   -type=T, -query=T, -q=T   record type: A AAAA MX TXT NS CNAME SOA SRV PTR CAA
   -port=N                   the server's port (default 53)
   -timeout=S                give up after S seconds in all (default 5)
@@ -67,9 +69,26 @@ local function server_text(host, port)
   return host .. ":" .. port
 end
 
+--- An "ip:port" or "[ipv6]:port" server argument split into address and
+--- port; nil when s is not in that form (a bare address or a name).
+local function split_hostport(s)
+  local h, p = s:match("^%[(.+)%]:(%d+)$")
+  if not h then h, p = s:match("^(%d+%.%d+%.%d+%.%d+):(%d+)$") end
+  if not h or not net.ip.parse(h) then return nil end
+  p = tonumber(p)
+  if p < 1 or p > 65535 then return nil end
+  return h, p
+end
+
 --- The server to ask: { host, port, spec } where spec is for net opts.
+--- SERVER may be an address, "ip:port", "[ipv6]:port" (that port wins over
+--- -port) or a host name (found with the system's resolver).
 local function choose_server(o)
   local host = o.server
+  if host then
+    local h, p = split_hostport(host)
+    if h then host, o.port = h, p end
+  end
   if not host then
     local s = net.dns.servers()[1] or "127.0.0.1"
     local h, p = s:match("^%[(.*)%]:(%d+)$")

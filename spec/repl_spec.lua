@@ -422,9 +422,9 @@ describe("net.help", function()
   it("lists only what exists; says what an interrupted send or receive does (QA items 7, 9)", function()
     local all = help_of("")
     assert.truthy(all:find("net.http.get", 1, true), all)      -- built: lua/net/http.lua
-    assert.falsy(all:find("net.http.serve", 1, true), all)     -- not yet
+    assert.truthy(all:find("net.http.serve", 1, true), all)    -- built: lua/net/httpserve.lua
     assert.truthy(all:find("net.smtp.send", 1, true), all)     -- built: lua/net/smtp.lua
-    assert.truthy(help_of("'net.http.serve'"):find("no help", 1, true))
+    assert.falsy(help_of("'net.http.serve'"):find("no help", 1, true))
     local send = help_of("'conn:send'")
     assert.truthy(send:find("Ctrl-C", 1, true) and send:find("closes the connection", 1, true), send)
     local recv = help_of("'conn:receive'")

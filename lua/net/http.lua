@@ -557,6 +557,9 @@ function M.get(u, opts)
   return table.unpack(res, 1, res.n)
 end
 
+-- serve(host, port, handler [, opts]) -> srv: the server, in net.httpserve.
+function M.serve(...) return require("net.httpserve").serve(...) end
+
 -- ---- helpers --------------------------------------------------------
 
 local b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"

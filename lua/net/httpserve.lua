@@ -1,0 +1,475 @@
+-- net.httpserve: the HTTP/1.1 server behind net.http.serve, on net.serve
+-- (a task per client), so one slow client never holds the others.
+--
+--   srv = net.http.serve(host, port, handler [, opts])  -> srv, or nil, message
+--   srv:close()   srv:getsockname() -> host, port   srv:clients() -> n
+--
+-- handler(req) runs for each request, in the client's task, and returns
+-- status, headers, body:
+--   req.method     "GET", ...            req.version  "1.1" or "1.0"
+--   req.target     the request-target as received ("/a%20b?x=1")
+--   req.path       the path part of it, raw (still percent-encoded): "/a%20b"
+--   req.decoded_path  the same percent-decoded ("/a b"); it may hold "/",
+--                  "\" or NUL from %2f, %5c, %00: never use it as a file name
+--                  without checking each segment
+--   req.query      the raw query string after "?" ("" when there is none)
+--   req.params     the query decoded: { name = value } ("+" is a space; a
+--                  repeated name keeps its last value)
+--   req.headers    case-insensitive, ordered, as net.http's client gives them
+--   req.body       the request body ("" when none), by Content-Length or chunked
+--   req.peer       "host:port" of the client
+--   status         a number 100-999; headers: a table (nil for none)
+--   body           a string; or a function returning the next chunk, nil or
+--                  "" at the end (sent chunked, or until close to HTTP/1.0);
+--                  or an open file (streamed with its size, then closed)
+-- Content-Length (or Transfer-Encoding: chunked), Date and Server are
+-- added (the handler's own Content-Length and Transfer-Encoding are
+-- ignored; "Connection: close" from it closes after the reply); HEAD, 1xx,
+-- 204 and 304 replies carry no body.
+--
+-- Keep-alive: HTTP/1.1 connections stay open unless "Connection: close";
+-- HTTP/1.0 ones close unless "Connection: keep-alive". An idle connection is
+-- closed after opts.idle seconds.
+-- Refused requests (the connection is closed after each):
+--   400 a malformed request line or header field, a missing or repeated
+--       Host in HTTP/1.1, Content-Length with Transfer-Encoding, two
+--       different Content-Lengths, a Content-Length that is not digits, a
+--       Transfer-Encoding that is not exactly "chunked" (any case, spacing
+--       or repetition: smuggling attempts), a bad chunk
+--   408 the head and body not read within opts.timeout (slowloris)
+--   413 a body over opts.maxbody      431 a header section over opts.maxheader
+--   417 an Expect other than 100-continue
+--   501 an unknown method, a Transfer-Encoding this server does not know
+--   505 an HTTP version other than 1.0 and 1.1
+--   500 the handler raised (the traceback goes to stderr, the server goes on)
+--       or returned something that is not a reply
+-- opts: timeout (seconds to read a request's head and body, default 10),
+-- idle (keep-alive idle seconds, default 5), maxbody (bytes, default 1 MiB),
+-- maxheader (bytes of request line and header section, default 16 KiB),
+-- max, backlog, family (as net.serve), quiet (no stderr report of handler
+-- errors).
+local net = require "net"
+local serve = require "net.serve"
+
+local M = {}
+
+M.server_name = "netlua/" .. tostring(net.version)
+local LINGER = 1          -- seconds to drain a refused request before closing
+local LINGER_BYTES = 1 << 20
+local FILE_CHUNK = 65536
+
+local KNOWN_METHODS = { GET = true, HEAD = true, POST = true, PUT = true, DELETE = true,
+  OPTIONS = true, PATCH = true, TRACE = true, CONNECT = true }
+
+local REASONS = {
+  [100] = "Continue", [101] = "Switching Protocols", [200] = "OK", [201] = "Created",
+  [202] = "Accepted", [204] = "No Content", [206] = "Partial Content",
+  [301] = "Moved Permanently", [302] = "Found", [303] = "See Other", [304] = "Not Modified",
+  [307] = "Temporary Redirect", [308] = "Permanent Redirect", [400] = "Bad Request",
+  [401] = "Unauthorized", [403] = "Forbidden", [404] = "Not Found",
+  [405] = "Method Not Allowed", [408] = "Request Timeout", [409] = "Conflict",
+  [411] = "Length Required", [413] = "Content Too Large", [414] = "URI Too Long",
+  [415] = "Unsupported Media Type", [417] = "Expectation Failed",
+  [431] = "Request Header Fields Too Large", [500] = "Internal Server Error",
+  [501] = "Not Implemented", [502] = "Bad Gateway", [503] = "Service Unavailable",
+  [505] = "HTTP Version Not Supported",
+}
+M.reasons = REASONS
+
+local TOKEN = "^[!#$%%&'*+%-.^_`|~%w]+$"
+local OPTS = { timeout = true, idle = true, maxbody = true, maxheader = true, max = true,
+  backlog = true, family = true, quiet = true }
+
+-- A refusal: raised inside reading a request (caught by serve_conn), it
+-- becomes a reply with `status` and the connection is closed.
+local Refusal = {}
+Refusal.__index = Refusal
+Refusal.__tostring = function(r) return r.status .. " " .. r.why end
+
+-- Raise a refusal with status and a reason shown in the reply body.
+local function refuse(status, why)
+  error(setmetatable({ status = status, why = why }, Refusal), 0)
+end
+
+-- The time as an HTTP date (IMF-fixdate), cached per second.
+local date_sec, date_text
+local function http_date()
+  local s = os.time()
+  if s ~= date_sec then date_sec, date_text = s, os.date("!%a, %d %b %Y %H:%M:%S GMT", s) end
+  return date_text
+end
+M.date = http_date
+
+-- Decode a query component: "+" is a space, %XX a byte.
+local function decode_component(s)
+  s = s:gsub("+", " ")
+  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+-- The table of decoded name = value pairs of a raw query string.
+function M.parse_query(q)
+  local params = {}
+  for pair in q:gmatch("[^&;]+") do
+    local k, v = pair:match("^([^=]*)=(.*)$")
+    if not k then k, v = pair, "" end
+    params[decode_component(k)] = decode_component(v)
+  end
+  return params
+end
+
+-- ---- reading a request ----------------------------------------------
+
+-- A client connection being served: conn, options, the current deadline.
+local Client = {}
+Client.__index = Client
+
+-- conn:receive(pattern) under the current deadline; on failure raises a
+-- refusal (408 on timeout) or "gone" (the client left: no reply).
+function Client:receive(pattern)
+  local left = self.deadline - net.now()
+  if left <= 0 then refuse(408, "the request took too long") end
+  self.conn:settimeout(left)
+  local data, err = self.conn:receive(pattern)
+  if data then return data end
+  if err == "timeout" then refuse(408, "the request took too long") end
+  if type(err) == "string" and err:find("line too long", 1, true) then
+    refuse(431, "a header line is too long")
+  end
+  error("gone", 0)
+end
+
+-- Read one header line counted against the head's byte cap.
+function Client:head_line()
+  local line = self:receive("l")
+  self.used = self.used + #line + 2
+  if self.used > self.opts.maxheader then refuse(431, "the header section is too large") end
+  return line
+end
+
+-- Parse the request line into req; refuses what is malformed.
+local function parse_request_line(req, line)
+  local method, target, major, minor = line:match("^(%S+) (%S+) HTTP/(%d)%.(%d)$")
+  if not method or not method:match(TOKEN) then refuse(400, "malformed request line") end
+  if major ~= "1" then refuse(505, "HTTP/" .. major .. "." .. minor .. " is not supported") end
+  if not KNOWN_METHODS[method] then refuse(501, "method " .. method .. " is not implemented") end
+  if target:find("[%c\127]") then refuse(400, "control characters in the target") end
+  req.method, req.target, req.version = method, target, "1." .. minor
+  local path = target
+  if target:match("^[Hh][Tt][Tt][Pp][Ss]?://") then  -- absolute-form
+    path = target:match("^%a+://[^/?]*(.*)$")
+    if path == "" or path:sub(1, 1) == "?" then path = "/" .. path end
+  elseif target ~= "*" and target:sub(1, 1) ~= "/" then
+    refuse(400, "the target is not a path")
+  end
+  req.path, req.query = path:match("^([^?]*)%??(.*)$")
+  req.decoded_path = req.path:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+  req.params = M.parse_query(req.query)
+end
+
+-- Read header fields up to the empty line into headers table h, with each
+-- value of the framing fields listed in `seen` (lower name -> values).
+function Client:read_fields(h, seen)
+  for _ = 1, 1000 do
+    local line = self:head_line()
+    if line == "" then return end
+    if line:find("^[ \t]") then refuse(400, "obsolete line folding") end
+    local name, value = line:match("^([^:]*):[ \t]*(.-)[ \t]*$")
+    if not name or not name:match(TOKEN) then refuse(400, "malformed header field") end
+    if value:find("[%z\1-\8\10-\31\127]") then refuse(400, "control characters in a header value") end
+    local low = name:lower()
+    if seen[low] then table.insert(seen[low], value) end
+    local old = h[name]
+    h[name] = old and (old .. ", " .. value) or value
+  end
+  refuse(431, "too many header fields")
+end
+
+-- How the body comes: "length", n or "chunked"; refuses every ambiguity.
+local function framing(req, seen)
+  local cls, tes = seen["content-length"], seen["transfer-encoding"]
+  if #tes > 0 and #cls > 0 then refuse(400, "both Content-Length and Transfer-Encoding") end
+  if #tes > 0 then
+    if req.version == "1.0" then refuse(400, "Transfer-Encoding in HTTP/1.0") end
+    if #tes > 1 then refuse(400, "more than one Transfer-Encoding") end
+    if tes[1] == "chunked" then return "chunked" end
+    if tes[1]:lower():find("chunked", 1, true) or not tes[1]:match(TOKEN) then
+      refuse(400, "an obfuscated Transfer-Encoding")
+    end
+    refuse(501, "Transfer-Encoding " .. tes[1] .. " is not implemented")
+  end
+  local n
+  for _, v in ipairs(cls) do
+    if not v:match("^%d+$") or #v > 15 then refuse(400, "a Content-Length that is not digits") end
+    if n and tonumber(v) ~= n then refuse(400, "two different Content-Lengths") end
+    n = tonumber(v)
+  end
+  return "length", n or 0
+end
+
+-- Read a chunked body (and its trailers) within the caps.
+function Client:read_chunked()
+  local parts, total = {}, 0
+  while true do
+    local line = self:receive("l")
+    if #line > 1024 then refuse(400, "a chunk size line too long") end
+    local hex = line:match("^(%x+)[ \t]*;") or line:match("^(%x+)$")
+    if not hex or #hex > 8 then refuse(400, "a malformed chunk size") end
+    local n = tonumber(hex, 16)
+    if n == 0 then break end
+    total = total + n
+    if total > self.opts.maxbody then refuse(413, "the body is larger than " .. self.opts.maxbody .. " bytes") end
+    parts[#parts + 1] = self:receive(n)
+    if self:receive(2) ~= "\r\n" then refuse(400, "a chunk without its CRLF") end
+  end
+  self.used = 0
+  self:read_fields(net.http.headers(), {})  -- trailers: read and dropped, capped as a head
+  return table.concat(parts)
+end
+
+-- Send "100 Continue" when the client waits for it before its body.
+function Client:continue(req)
+  local expect = req.headers["expect"]
+  if not expect then return end
+  if expect:lower() ~= "100-continue" then refuse(417, "unknown expectation " .. expect) end
+  if req.version == "1.1" then self.conn:send("HTTP/1.1 100 Continue\r\n\r\n") end
+end
+
+-- Read one request; returns req, or nil when the client closed or idled
+-- out before sending one. Raises refusals.
+function Client:read_request()
+  self.deadline = net.now() + self.idle
+  local line
+  for _ = 1, 4 do  -- a few empty lines before a request are tolerated
+    local ok, l = pcall(self.receive, self, "l")
+    if not ok then
+      if getmetatable(l) == Refusal and l.status ~= 408 then error(l, 0) end
+      return nil  -- closed, reset or idle
+    end
+    if l ~= "" then line = l break end
+  end
+  if not line then refuse(400, "no request line") end
+  self.deadline = net.now() + self.opts.timeout
+  self.used = #line + 2
+  if self.used > self.opts.maxheader then refuse(431, "the request line is too long") end
+  local req = { peer = self.peer }
+  parse_request_line(req, line)
+  local h = net.http.headers()
+  local seen = { ["content-length"] = {}, ["transfer-encoding"] = {}, host = {} }
+  self:read_fields(h, seen)
+  req.headers = h
+  if req.version == "1.1" and #seen.host ~= 1 then refuse(400, "HTTP/1.1 needs exactly one Host") end
+  local mode, n = framing(req, seen)
+  if mode == "length" and n > self.opts.maxbody then
+    refuse(413, "the body is larger than " .. self.opts.maxbody .. " bytes")
+  end
+  if mode == "chunked" or n > 0 then self:continue(req) end
+  if mode == "chunked" then req.body = self:read_chunked()
+  else req.body = n > 0 and self:receive(n) or "" end
+  return req
+end
+
+-- ---- replying ---------------------------------------------------------
+
+-- True when the connection should stay open after answering req.
+local function keep_alive(req)
+  local tokens = (req.headers["connection"] or ""):lower()
+  if req.version == "1.0" then return tokens:find("keep%-alive") ~= nil end
+  return not tokens:find("close")
+end
+
+-- Send the whole string s; raises "gone" when the client is not there.
+function Client:send(s)
+  self.conn:settimeout(self.opts.timeout)
+  if not self.conn:send(s) then error("gone", 0) end
+end
+
+-- The head of a reply: status line and fields (given ones, then ours).
+local function head(status, fields, extra)
+  local out = { ("HTTP/1.1 %d %s"):format(status, REASONS[status] or "Unknown") }
+  for k, v in pairs(fields) do out[#out + 1] = k .. ": " .. v end
+  for _, kv in ipairs(extra) do out[#out + 1] = kv end
+  out[#out + 1] = "\r\n"
+  return table.concat(out, "\r\n")
+end
+
+-- Check what the handler returned; returns status, fields (a plain table
+-- without the framing fields), and whether the handler asked to close
+-- ("Connection: close"), or raises a description of the fault.
+local function checked_reply(status, headers)
+  if math.type(status) ~= "integer" or status < 100 or status > 999 then
+    error("handler returned status " .. tostring(status) .. " (an integer 100-999 expected)", 0)
+  end
+  if headers ~= nil and type(headers) ~= "table" then
+    error("handler returned headers of type " .. type(headers) .. " (a table expected)", 0)
+  end
+  local fields, has, close = {}, {}, false
+  for k, v in pairs(headers or {}) do
+    v = tostring(v)
+    if type(k) ~= "string" or not k:match(TOKEN) or v:find("[\r\n%z]") then
+      error("handler returned a bad header field " .. string.format("%q", tostring(k)), 0)
+    end
+    local low = k:lower()
+    if low == "connection" and v:lower():find("close") then close = true end
+    if low ~= "content-length" and low ~= "transfer-encoding" and low ~= "connection" then
+      fields[k] = v
+      has[low] = true
+    end
+  end
+  if not has.date then fields.Date = http_date() end
+  if not has.server then fields.Server = M.server_name end
+  return status, fields, close
+end
+
+-- Send the reply (status, fields, body) to req; `keep` says whether the
+-- connection stays open. Returns keep (false when the body had to be
+-- delimited by closing).
+function Client:reply(req, status, fields, body, keep)
+  local bodiless = req.method == "HEAD" or status < 200 or status == 204 or status == 304
+  local extra = {}
+  local conn_field = keep and (req.version == "1.0" and "Connection: keep-alive") or (not keep and "Connection: close")
+  if type(body) == "function" then
+    if req.version == "1.0" and not bodiless then keep, conn_field = false, "Connection: close"
+    elseif status >= 200 and status ~= 204 and status ~= 304 then extra[1] = "Transfer-Encoding: chunked" end
+    if conn_field then extra[#extra + 1] = conn_field end
+    self:send(head(status, fields, extra))
+    if bodiless then return keep end
+    local chunked = req.version == "1.1"
+    while true do
+      local chunk = body()
+      if chunk == nil or chunk == "" then break end
+      chunk = tostring(chunk)
+      self:send(chunked and (("%x\r\n"):format(#chunk) .. chunk .. "\r\n") or chunk)
+    end
+    if chunked then self:send("0\r\n\r\n") end
+    return keep
+  elseif io.type(body) == "file" then
+    local size = body:seek("end")
+    body:seek("set")
+    if status >= 200 and status ~= 204 and status ~= 304 then extra[1] = "Content-Length: " .. (size or 0) end
+    if conn_field then extra[#extra + 1] = conn_field end
+    local ok, err = pcall(function()
+      self:send(head(status, fields, extra))
+      if bodiless then return end
+      while true do
+        local s = body:read(FILE_CHUNK)
+        if not s then break end
+        self:send(s)
+      end
+    end)
+    body:close()
+    if not ok then error(err, 0) end
+    return keep
+  end
+  body = body == nil and "" or body
+  if type(body) ~= "string" then
+    error("handler returned a body of type " .. type(body) .. " (string, function or file expected)", 0)
+  end
+  if status >= 200 and status ~= 204 and status ~= 304 then extra[1] = "Content-Length: " .. #body end
+  if conn_field then extra[#extra + 1] = conn_field end
+  self:send(head(status, fields, extra) .. (bodiless and "" or body))
+  return keep
+end
+
+-- Answer a refusal (status, why) and end the connection: send, then drain
+-- what the client still sends for a moment so that closing does not reset
+-- the reply away (not after a timeout: that client had its time).
+function Client:refused(r)
+  local body = r.status .. " " .. (REASONS[r.status] or "") .. ": " .. r.why .. "\n"
+  local ok = pcall(self.send, self, head(r.status,
+    { Date = http_date(), Server = M.server_name, ["Content-Type"] = "text/plain" },
+    { "Content-Length: " .. #body, "Connection: close" }) .. body)
+  if not ok or r.status == 408 then return end
+  self.conn:shutdown("send")
+  local stop, got = net.now() + LINGER, 0
+  while got < LINGER_BYTES do
+    local left = stop - net.now()
+    if left <= 0 then break end
+    self.conn:settimeout(left)
+    local data, _, partial = self.conn:receive(65536)
+    data = data or partial
+    if not data or data == "" then break end
+    got = got + #data
+  end
+end
+
+-- Run the handler on req; returns status, fields, body, close, or the 500 reply
+-- (and reports the error on stderr unless quiet).
+function Client:call(req)
+  local tb
+  local ok, status, headers, body = xpcall(self.handler, function(m)
+    tb = debug.traceback(tostring(m), 2)
+    return m
+  end, req)
+  local fields, close
+  if ok then
+    ok, status, fields, close = pcall(checked_reply, status, headers)
+    if not ok then tb = status end
+  end
+  if ok then return status, fields, body, close end
+  if not self.opts.quiet then
+    io.stderr:write(("netlua: error in net.http.serve handler (%s %s from %s): %s\n"):format(
+      req.method, req.target, self.peer, tb))
+    io.stderr:flush()
+  end
+  local _, f = checked_reply(500, { ["Content-Type"] = "text/plain" })
+  return 500, f, "500 Internal Server Error\n"
+end
+
+-- Serve every request of one connection (net.serve's handler).
+function Client:serve()
+  local keep = true
+  self.idle = self.opts.timeout  -- the first request has the whole timeout
+  while keep do
+    local ok, req = pcall(self.read_request, self)
+    if not ok then
+      if getmetatable(req) == Refusal then self:refused(req) end
+      return
+    end
+    if not req then return end
+    local status, fields, body, close = self:call(req)
+    local sent
+    sent, keep = pcall(self.reply, self, req, status, fields, body, keep_alive(req) and not close)
+    if not sent then
+      if keep ~= "gone" and not self.opts.quiet then
+        io.stderr:write(("netlua: net.http.serve reply failed (%s %s from %s): %s\n"):format(
+          req.method, req.target, self.peer, tostring(keep)))
+      end
+      return
+    end
+    self.idle = self.opts.idle
+  end
+end
+
+-- Check opts and fill in the defaults; raises on misuse.
+local function options(handler, opts)
+  if type(handler) ~= "function" and not (getmetatable(handler) or {}).__call then
+    error("bad argument #3 to 'serve' (function expected, got " .. type(handler) .. ")", 3)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("bad argument #4 to 'serve' (table expected, got " .. type(opts) .. ")", 3)
+  end
+  local o = {}
+  for k, v in pairs(opts or {}) do
+    if not OPTS[k] then error("bad argument #4 to 'serve' (unknown option '" .. tostring(k) .. "')", 3) end
+    o[k] = v
+  end
+  for k, default in pairs { timeout = 10, idle = 5, maxbody = 1 << 20, maxheader = 16384 } do
+    o[k] = o[k] or default
+    if type(o[k]) ~= "number" or o[k] <= 0 then
+      error("bad argument #4 to 'serve' (" .. k .. " must be a positive number)", 3)
+    end
+  end
+  return o
+end
+
+-- serve(host, port, handler [, opts]) -> srv, or nil, message.
+function M.serve(host, port, handler, opts)
+  local o = options(handler, opts)
+  return serve(host, port, function(conn)
+    local c = setmetatable({ conn = conn, opts = o, handler = handler,
+      peer = serve.hostport(conn:getpeername()) }, Client)
+    c:serve()
+  end, { backlog = o.backlog, family = o.family, max = o.max, linelimit = o.maxheader + 2 })
+end
+
+return M
