@@ -405,6 +405,20 @@ describe("netlua's command line, compared with lua5.4", function()
 end)
 
 describe("what only netlua has", function()
+  for _, opt in ipairs({ "--help", "-h" }) do
+    it(opt .. " prints lua's usage and a line on net and help() on stdout, exit 0", function()
+      local _, code, out, err = common.run(common.netlua .. " " .. opt .. " -e 'print(\"ran\")'")
+      assert.are.equal(0, code, err)
+      assert.are.equal("", err)
+      -- the same usage text as for a bad option (on stderr, status 1)
+      local _, bad, _, usage = common.run(common.netlua .. " -x")
+      assert.are.equal(1, bad)
+      assert.are.equal(usage:match("\n(usage: .*)$"), out:match("^(usage: .-)The table net"))
+      assert.truthy(out:find("\nThe table net [^\n]*\n[^\n]*help%(%)"), out)
+      assert.falsy(out:find("ran", 1, true), out)
+    end)
+  end
+
   it("-v names netlua, Lua, c-ares and libedit, then Lua's own line", function()
     local n, l = cli.both("-v")
     assert.are.equal(0, n.code)

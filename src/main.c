@@ -31,7 +31,7 @@
 static const char *progname = "netlua";
 
 /* Flags found on the command line. */
-enum { HAS_ERROR = 1, HAS_I = 2, HAS_V = 4, HAS_E = 8, HAS_BIG_E = 16 };
+enum { HAS_ERROR = 1, HAS_I = 2, HAS_V = 4, HAS_E = 8, HAS_BIG_E = 16, HAS_HELP = 32 };
 
 /* Report the error at the top of the stack, if status is not OK. */
 static int report(lua_State *L, int status) {
@@ -130,7 +130,8 @@ static int handle_script(lua_State *L, char **argv) {
 }
 
 /* Scan the options once. Returns the flags; *first is the index of the
-   script (argc if none), or of the bad option on error. */
+   script (argc if none), or of the bad option on error. --help and -h
+   (netlua's own; lua has neither) return HAS_HELP alone. */
 static int collectargs(char **argv, int *first) {
   int args = 0, i;
   for (i = 1; argv[i] != NULL; i++) {
@@ -138,11 +139,14 @@ static int collectargs(char **argv, int *first) {
     if (argv[i][0] != '-') return args;
     switch (argv[i][1]) {
       case '-':
+        if (strcmp(argv[i], "--help") == 0) return HAS_HELP;
         if (argv[i][2] != '\0') return HAS_ERROR;
         *first = i + 1;
         return args;
       case '\0':
         return args;
+      case 'h':
+        return argv[i][2] == '\0' ? HAS_HELP : HAS_ERROR;
       case 'E':
         if (argv[i][2] != '\0') return HAS_ERROR;
         args |= HAS_BIG_E;
@@ -209,13 +213,9 @@ static int handle_luainit(lua_State *L) {
   return dostring(L, init, name);
 }
 
-static void print_usage(const char *badoption) {
-  fprintf(stderr, "%s: ", progname);
-  if (badoption[1] == 'e' || badoption[1] == 'l')
-    fprintf(stderr, "'%s' needs argument\n", badoption);
-  else
-    fprintf(stderr, "unrecognized option '%s'\n", badoption);
-  fprintf(stderr,
+/* The options, as lua prints them. */
+static void usage_lines(FILE *f) {
+  fprintf(f,
           "usage: %s [options] [script [args]]\n"
           "Available options are:\n"
           "  -e stat   execute string 'stat'\n"
@@ -228,7 +228,24 @@ static void print_usage(const char *badoption) {
           "  --        stop handling options\n"
           "  -         stop handling options and execute stdin\n",
           progname);
+}
+
+static void print_usage(const char *badoption) {
+  fprintf(stderr, "%s: ", progname);
+  if (badoption[1] == 'e' || badoption[1] == 'l')
+    fprintf(stderr, "'%s' needs argument\n", badoption);
+  else
+    fprintf(stderr, "unrecognized option '%s'\n", badoption);
+  usage_lines(stderr);
   fflush(stderr);
+}
+
+/* --help, -h: the usage on stdout, and what netlua adds to lua. */
+static void print_help(void) {
+  usage_lines(stdout);
+  fputs("The table net (sockets, DNS, HTTP, SMTP ...) is loaded; scripts run as with lua;\n"
+        "at the prompt, help() lists everything and help \"http\" is a topic.\n", stdout);
+  fflush(stdout);
 }
 
 /* help(...): the global `help`, in scripts as at the prompt; loads
@@ -280,6 +297,11 @@ static int pmain(lua_State *L) {
   if (args == HAS_ERROR) {
     print_usage(argv[script]);
     return 0;
+  }
+  if (args == HAS_HELP) {
+    print_help();
+    lua_pushboolean(L, 1);
+    return 1;
   }
   if (args & HAS_BIG_E) {
     lua_pushboolean(L, 1);

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -16,10 +17,12 @@
 
 #define TRACE_KEY "netlua.trace"   /* registry: the global handler */
 
-/* isatty(file) -> boolean, for a Lua file handle. At the prompt io.stderr
+/* isatty(file) -> boolean [, rows], for a Lua file handle; rows: the
+   terminal's height when it is one and says. At the prompt io.stderr
    and io.stdout are routed around the line editor through streams without
    an fd (lineedit.c), which C's stderr and stdout then name: they stand
-   for fds 2 and 1. Internal: given to transcript as opts.isatty only. */
+   for fds 2 and 1. Internal: given to transcript as opts.isatty, and to
+   net.help (its pager) as registry["netlua.isatty"]. */
 static int l_isatty(lua_State *L) {
   luaL_Stream *p = luaL_testudata(L, 1, LUA_FILEHANDLE);
   int fd = -1;
@@ -28,7 +31,13 @@ static int l_isatty(lua_State *L) {
     if (fd < 0 && p->f == stderr) fd = STDERR_FILENO;
     if (fd < 0 && p->f == stdout) fd = STDOUT_FILENO;
   }
-  lua_pushboolean(L, fd >= 0 && isatty(fd));
+  struct winsize ws;
+  int tty = fd >= 0 && isatty(fd);
+  lua_pushboolean(L, tty);
+  if (tty && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) {
+    lua_pushinteger(L, ws.ws_row);
+    return 2;
+  }
   return 1;
 }
 
@@ -99,4 +108,6 @@ static int l_trace(lua_State *L) {
 void trace_open(lua_State *L) {
   lua_pushcfunction(L, l_trace);
   lua_setfield(L, -2, "trace");
+  lua_pushcfunction(L, l_isatty);
+  lua_setfield(L, LUA_REGISTRYINDEX, "netlua.isatty");
 }

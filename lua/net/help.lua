@@ -10,6 +10,13 @@ net.help: what `net` offers, for the prompt (where it is the global `help`).
                           "conn:receive", "ip.parse" ...
   help(c)                 the methods of an object (a connection, ...)
   help(net.ip)            one part of net (ip, dns, pretty, ...)
+  help("http")            a topic: http, smtp, telnet, trace, serve, dns,
+                          tasks (a short page with an example to run);
+                          topics come before functions and parts of the
+                          same name (help "net.trace", help(net.http) ...)
+
+On a terminal, a text taller than it goes through $PAGER (less -FRX, or
+more, by default); never when io.stdout is not a terminal.
 
 The texts follow the contract in DESIGN.md. Only what exists is shown:
 an entry named net.X is listed only while net.X is there, so the texts of
@@ -18,6 +25,48 @@ land. help returns nothing; it writes on io.stdout.
 ]]
 
 local M = {}
+
+-- ---- Paging (issue #10) ----------------------------------------------------
+-- What one help call writes is gathered, then written on io.stdout at its
+-- end; when io.stdout is a terminal and the text is taller than it, through
+-- a pager instead: $PAGER, or less -FRX, or more. Never when io.stdout is
+-- not a terminal (a pipe, a file, the specs without a pty).
+local pending = {}
+
+--- Gather text for the end of the help call.
+local function write(...)
+  for i = 1, select("#", ...) do pending[#pending + 1] = tostring((select(i, ...))) end
+end
+
+--- isatty(io.stdout) -> boolean, rows: trace.c's (registry["netlua.isatty"]);
+--- false where it is missing (net.help required from stock Lua).
+local function terminal(f)
+  local isatty = debug.getregistry()["netlua.isatty"]
+  if type(isatty) ~= "function" then return false end
+  return isatty(f)
+end
+
+local DEFAULT_PAGER = "command -v less >/dev/null 2>&1 && exec less -FRX || exec more"
+
+--- Write text on io.stdout, through a pager when it is taller than the terminal.
+local function emit(text)
+  local tty, rows = terminal(io.stdout)
+  local _, lines = text:gsub("\n", "")
+  if not tty or not rows or lines < rows then io.stdout:write(text) return end
+  local pager = os.getenv("PAGER")
+  if not pager or pager:match("^%s*$") then pager = DEFAULT_PAGER end
+  local tmp = os.tmpname()
+  local f = io.open(tmp, "w")
+  if not f then io.stdout:write(text) return end
+  f:write(text)
+  f:close()
+  io.stdout:flush()
+  -- os.execute: system(3), which ignores Ctrl-C in netlua while the pager runs
+  local _, how, code = os.execute("(" .. pager .. ") <" .. tmp)
+  os.remove(tmp)
+  if how == "exit" and code == 127 then io.stdout:write(text) end -- no such pager
+end
+-- ---- end of paging -----------------------------------------------------------
 
 -- Each entry: name, sig (with -> results), text (one line), returns,
 -- example; grouped in the order help() shows them.
@@ -417,6 +466,120 @@ local function wrap(text, ind, width)
   return table.concat(lines, "\n")
 end
 
+-- ---- Topics (issue #10) -------------------------------------------------
+-- help "http", help "smtp" ...: a short page on a subject a student looks
+-- for, before any function or part of that name (help(net.http) and
+-- help "net.http" still list the part, help "net.trace" the function).
+-- Each page: what it is, the functions involved, and an example that runs
+-- as it stands on loopback (spec/help_spec.lua runs every one).
+local TOPICS = {
+  { name = "http", title = "http: the web, as a client and as a server (net.http)",
+    text = "net.http.get fetches a URL and returns status, headers, body; net.http.request does any method (opts: headers, body, timeout, sink for big bodies, trace). net.http.serve answers requests with handler(req), each in a task of its own, and returns at once, so the same prompt can be its client.",
+    funcs = { "net.http.get", "net.http.request", "net.http.serve" },
+    example = [[
+srv = assert(net.http.serve("127.0.0.1", 8080, function(req)
+  return 200, { ["Content-Type"] = "text/plain" }, "hello from " .. req.path .. "\n"
+end))
+status, headers, body = net.http.get("http://127.0.0.1:8080/hi")
+print(status, headers["content-type"], body)
+srv:close()]],
+    more = "From the shell: netlua scripts/http_get.lua -v http://127.0.0.1:8080/ (the dialogue as a transcript), netlua scripts/http_server.lua." },
+  { name = "smtp", title = "smtp: sending mail (net.smtp)",
+    text = "net.smtp.send{server, from, to, subject, body} speaks the SMTP dialogue (EHLO, MAIL FROM, RCPT TO, DATA, QUIT) with a server and returns true, or nil and the server's reply. To try it without a mail server, play one in Lua (below; net.fake plays a fixed dialogue, for tests), or run a local debugging server: python3 -m aiosmtpd -n -l 127.0.0.1:2525 (it prints each mail it gets).",
+    funcs = { "net.smtp.send", "net.serve", "net.fake", "conn:reply" },
+    example = [[
+srv = assert(net.serve("127.0.0.1", 2525, function(c)  -- a toy mail server
+  c:send("220 toy ESMTP\r\n")
+  for line in c:lines() do
+    if line:match("^DATA") then
+      c:send("354 go on\r\n")
+      repeat local l = c:receive() until l == nil or l:match("^%.\r?$")
+      c:send("250 queued\r\n")
+    elseif line:match("^QUIT") then c:send("221 bye\r\n"); return
+    else c:send("250 ok\r\n") end
+  end
+end))
+print(net.smtp.send{ server = "127.0.0.1:2525", from = "me@example.org",
+  to = "you@example.org", subject = "hi", body = "hello\n", trace = true })
+srv:close()]],
+    more = "trace = true shows the dialogue; the same by hand: c = net.connect(\"127.0.0.1\", 2525); print(c:reply()); netlua scripts/smtp_send.lua --help." },
+  { name = "telnet", title = "telnet: talking to a server by hand",
+    text = "net.connect opens a TCP connection; c:interact() hands it to the terminal: lines typed go out with CRLF, what arrives is printed as it comes. Ctrl-] comes back to Lua with the connection open (c:send, c:receive, c:trace go on); Ctrl-C comes back too. From the shell: netlua scripts/telnet.lua 127.0.0.1 2323.",
+    funcs = { "net.connect", "conn:interact", "conn:send", "conn:receive", "conn:close" },
+    example = [[
+srv = assert(net.serve("127.0.0.1", 2323, function(c)
+  c:send("hello; type a line\r\n")
+  c:send("you said: " .. tostring(c:receive()) .. "\r\nbye\r\n")
+end))
+c = net.connect("127.0.0.1", 2323)
+c:interact()      -- type a line; the server answers and closes
+c:close(); srv:close()]],
+    more = "Without a terminal, c:interact() sends the lines of standard input. help \"conn:interact\" has the details." },
+  { name = "trace", title = "trace: seeing what goes over a connection",
+    text = "A transcript shows a connection's dialogue as it happens, one line each, with three markers: \"->\" what was sent, \"<-\" what the peer said, \"***\" events (connected, closed by peer, reset, timeout ...). net.trace(true) traces every connection made from now on, c:trace(true) one connection, net.connect(host, port, {trace = true}) one from its first step; on stderr, or into a function, a file or a path; opts: time, explain (reply codes), hexmax.",
+    funcs = { "net.trace", "conn:trace", "conn:settrace", "net.explain" },
+    example = [[
+srv = assert(net.serve("127.0.0.1", 7007, function(c)
+  for line in c:lines() do c:send(line:upper() .. "\n") end
+end))
+c = net.connect("127.0.0.1", 7007)
+c:trace(true)     -- net.trace(true): every new one, the server's side too
+c:send("hello\n"); print(c:receive())
+c:close(); srv:close()]],
+    more = "net.relay(lhost, lport, thost, tport, {trace = true}) shows the dialogue of a client you do not control (netlua scripts/relay.lua)." },
+  { name = "serve", title = "serve: servers, fakes and relays",
+    text = "net.serve(host, port, handler) serves each client with handler(conn) in a task of its own and returns at once; the prompt (or the script) goes on, and can be its own client. net.fake plays a scripted dialogue, for tests; net.relay stands between a client and a server and shows their dialogue. srv:close() stops one.",
+    funcs = { "net.serve", "net.fake", "net.relay", "net.http.serve", "net.listen" },
+    example = [[
+srv = assert(net.serve("127.0.0.1", 7007, function(c)
+  for line in c:lines() do c:send(#line .. " bytes\n") end
+end))
+c = net.connect("127.0.0.1", 7007)
+c:send("hello\n"); print(c:receive())
+print(srv:clients() .. " client(s)")
+c:close(); srv:close()]],
+    more = "help \"net.serve\" has the options (max, timeout ...); net.listen and s:accept() serve one client at a time by hand." },
+  { name = "dns", title = "dns: names and addresses (net.resolve, net.lookup, net.reverse)",
+    text = "net.resolve(name) gives the addresses of a name, net.lookup(name, rtype) any record (\"A\", \"AAAA\", \"MX\", \"TXT\", \"NS\" ...), net.reverse(addr) the name of an address; opts.server asks one server (\"127.0.0.1:5353\") instead of the system's; IP literals are never sent to DNS. From the shell: netlua scripts/dig.lua, scripts/nslookup.lua.",
+    funcs = { "net.resolve", "net.lookup", "net.reverse", "net.dns.servers", "net.dns.config", "net.ip.parse" },
+    example = [[
+print(net.resolve("::1")[1])                -- a literal: no query sent
+print(net.ip.classify("127.0.0.1"))
+print(net.lookup("example.org", "A", { server = "127.0.0.1:1", timeout = 0.5, tries = 1 }))
+-- nil and a message here: no DNS server on 127.0.0.1 port 1]],
+    more = "net.dns.config() shows the servers, search list and options read from the system." },
+  { name = "tasks", title = "tasks: several things at once (one event loop)",
+    text = "net.spawn(fn) runs fn as a task beside the rest; while a task waits (receive, accept, sleep ...) the others and the prompt run. net.tasks() lists them, task:describe names one, task:cancel stops one. At the prompt tasks run while you type; a script's tasks keep running after its last line until they end (net.run waits for them).",
+    funcs = { "net.spawn", "net.sleep", "net.tasks", "task:cancel", "task:describe", "net.run" },
+    example = [[
+t = net.spawn(function() for i = 1, 3 do print("tick", i); net.sleep(0.1) end end)
+t:describe("ticker")
+print(#net.tasks() .. " task(s)")
+net.sleep(0.5)                               -- the task ticks meanwhile]],
+    more = "net.serve, net.fake, net.relay and net.http.serve run their clients as tasks." },
+}
+local TOPIC = {}
+for _, t in ipairs(TOPICS) do TOPIC[t.name] = t end
+
+--- Write one topic's page.
+local function show_topic(t)
+  local out = { t.title, wrap(t.text, "  ", 78),
+    wrap("Functions: " .. table.concat(t.funcs, ", ") .. " (help \"" .. t.funcs[1] .. "\" ...)", "  ", 78),
+    "  Example (paste it at the prompt, or save it and run netlua FILE):" }
+  for l in (t.example .. "\n"):gmatch("(.-)\n") do out[#out + 1] = "    " .. l end
+  if t.more then out[#out + 1] = wrap(t.more, "  ", 78) end
+  write(table.concat(out, "\n"), "\n")
+end
+
+--- The line of topics at the end of help().
+local function topics_line()
+  local names = {}
+  for i, t in ipairs(TOPICS) do names[i] = ("help %q"):format(t.name) end
+  return wrap("Topics: " .. table.concat(names, ", "), "", 78)
+end
+M.topics = TOPICS
+-- ---- end of topics ---------------------------------------------------------
+
 local COL = 34 -- width of the signature column of the lists
 
 --- One entry of a list: the call (without its results) and the text
@@ -451,7 +614,7 @@ local function show_entry(e)
   if e.more then out[#out + 1] = wrap(e.more, "  ", 78) end
   out[#out + 1] = wrap("Returns: " .. e.returns, "  ", 78)
   out[#out + 1] = "  Example: " .. e.example
-  io.write(table.concat(out, "\n"), "\n")
+  write(table.concat(out, "\n"), "\n")
 end
 
 --- help(): every group, one line per function.
@@ -470,7 +633,9 @@ local function show_all()
       table.move(lines, 1, #lines, #out + 1, out)
     end
   end
-  io.write(table.concat(out, "\n"), "\n")
+  out[#out + 1] = ""
+  out[#out + 1] = topics_line()
+  write(table.concat(out, "\n"), "\n")
 end
 
 --- The entries whose method or function name is `short` ("receive").
@@ -541,7 +706,7 @@ end
 local function show_other_function(f)
   local std = std_name(f)
   if std then
-    io.write(std, " is part of Lua itself: see https://www.lua.org/manual/5.4/manual.html#6\n")
+    write(std, " is part of Lua itself: see https://www.lua.org/manual/5.4/manual.html#6\n")
     return
   end
   local info = debug.getinfo(f, "Su")
@@ -549,10 +714,10 @@ local function show_other_function(f)
     local params = {}
     for i = 1, info.nparams do params[i] = debug.getlocal(f, i) end
     if info.isvararg then params[#params + 1] = "..." end
-    io.write(("a Lua function (%s), defined at %s:%d; no help for it\n")
+    write(("a Lua function (%s), defined at %s:%d; no help for it\n")
       :format(table.concat(params, ", "), info.short_src, info.linedefined))
   else
-    io.write("a C function that is not part of net; no help for it\n")
+    write("a C function that is not part of net; no help for it\n")
   end
 end
 
@@ -571,7 +736,7 @@ local function show_object(v)
     local e = (kind and BY_NAME[kind .. ":" .. k]) or by_short(k)[1]
     out[#out + 1] = e and list_line(e) or ("  :" .. k .. "()")
   end
-  io.write(table.concat(out, "\n"), "\n")
+  write(table.concat(out, "\n"), "\n")
   return true
 end
 
@@ -585,14 +750,14 @@ local function show_part(part)
       end
     end
   end
-  io.write(table.concat(out, "\n"), "\n")
+  write(table.concat(out, "\n"), "\n")
 end
 
 --- help(name): by full name, "ip.parse", or the last part ("receive").
 local function show_name(s)
   local e = BY_NAME[s] or BY_NAME["net." .. s] or BY_NAME[s:gsub("^%a+:", "conn:")]
   if e and not exists(e) then -- kept for later, not built yet
-    io.write("no help for ", ("%q"):format(s), " (not in this netlua); help() lists everything\n")
+    write("no help for ", ("%q"):format(s), " (not in this netlua); help() lists everything\n")
     return
   end
   local found = e and { e } or by_short(s:match("([%w_]+)$") or s)
@@ -603,24 +768,25 @@ local function show_name(s)
     end
   end
   if #found == 0 then
-    io.write("no help for ", ("%q"):format(s), "; help() lists everything\n")
+    write("no help for ", ("%q"):format(s), "; help() lists everything\n")
   end
   for i, x in ipairs(found) do
-    if i > 1 then io.write("\n") end
+    if i > 1 then write("\n") end
     show_entry(x)
   end
 end
 
---- help(x): see the top of the file.
-function M.help(x)
+--- help(x), what it writes gathered by write().
+local function dispatch(x)
   local tx = type(x)
   if x == nil or x == package.loaded.net then return show_all() end
+  if tx == "string" and TOPIC[x] then return show_topic(TOPIC[x]) end
   if tx == "string" then return show_name(x) end
   if tx == "function" then
     local found = function_entries(x)
     if #found == 0 then return show_other_function(x) end
     for i, e in ipairs(found) do
-      if i > 1 then io.write("\n") end
+      if i > 1 then write("\n") end
       show_entry(e)
     end
     return
@@ -638,7 +804,17 @@ function M.help(x)
     end
   end
   if show_object(x) then return end
-  io.write("no help for a ", tx, " value; help() lists everything\n")
+  write("no help for a ", tx, " value; help() lists everything\n")
+end
+
+--- help(x): see the top of the file.
+function M.help(x)
+  pending = {}
+  local ok, err = pcall(dispatch, x)
+  local text = table.concat(pending)
+  pending = {}
+  emit(text)
+  if not ok then error(err, 0) end
 end
 
 M.groups = GROUPS
