@@ -39,4 +39,24 @@ void conn_setlabel(lua_State *L, int idx);
    (an event without data, e.g. "connect"). */
 void conn_event(lua_State *L, int idx, const char *what);
 
+/* ---- for TLS (tlsconn.c): a connection's transport is swapped in place
+   by conn:starttls and after connect/accept with opts.tls ---- */
+
+/* The transport of the connection at idx (a Lua error if idx is not a
+   connection). */
+transport *conn_transport(lua_State *L, int idx);
+
+/* Bytes received and not yet read from the connection at idx. */
+size_t conn_buffered(lua_State *L, int idx);
+
+/* Seconds per call of the connection at idx (< 0: none). */
+double conn_timeout(lua_State *L, int idx);
+
+/* Push the label of the connection at idx ("host:port" as given, or its
+   peer address) and return it; *peer: its peer address. */
+const char *conn_pushlabel(lua_State *L, int idx, const sock_addr **peer);
+
+/* Like conn_event, with data (a string, e.g. what TLS negotiated). */
+void conn_eventdata(lua_State *L, int idx, const char *what, const char *data);
+
 #endif
