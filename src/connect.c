@@ -4,7 +4,8 @@
  * attempt starts after STAGGER seconds or as soon as one fails, the first
  * to connect wins), within one deadline for the whole call (resolution
  * included); when all fail, the message names each address and why. The
- * winner becomes a connection (conn.h) over the plain transport.
+ * winner becomes a connection (conn.h) over the plain transport; with
+ * opts.tls the TLS handshake follows within the same deadline (tlsconn.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include "netaux.h"
 #include "plain.h"
 #include "sock.h"
+#include "tlsconn.h"
 
 #define STAGGER 0.25      /* Happy Eyeballs: next attempt after this */
 
@@ -183,6 +185,7 @@ enum { C_HOST = 1, C_PORT, C_OPTS, C_CONN, C_DEADLINE, C_LABEL, C_SET };
 
 /* The winner: hand its fd to the connection object and return it. */
 static int cs_won(lua_State *L, connset *s, int i) {
+  double deadline = lua_tonumber(L, C_DEADLINE);
   transport io;
   plain_init(&io, s->a[i].fd);
   s->a[i].fd = -1;
@@ -193,6 +196,8 @@ static int cs_won(lua_State *L, connset *s, int i) {
   conn_setlabel(L, C_CONN);
   lua_settop(L, C_CONN);
   conn_event(L, C_CONN, "connect");
+  if (tlsconn_wanted(L, C_OPTS))  /* TLS hook: the handshake, same deadline */
+    return tlsconn_connect(L, C_CONN, C_OPTS, C_HOST, deadline);
   return 1;
 }
 
@@ -298,7 +303,8 @@ static int resolved_k(lua_State *L, int status, lua_KContext ctx) {
 }
 
 /* Options of net.connect. */
-static const char *const connect_opts[] = {"timeout", "family", "localaddr", "localport", "linelimit", NULL};
+static const char *const connect_opts[] = {"timeout", "family", "localaddr", "localport", "linelimit",
+                                            "tls", NULL};
 
 /* net.connect(host, port [, opts]) -> conn, or nil, message. */
 static int l_connect(lua_State *L) {
@@ -307,6 +313,7 @@ static int l_connect(lua_State *L) {
   double timeout;
   sock_addr addrs[2];
   net_checkopts(L, C_OPTS, connect_opts);
+  tlsconn_wanted(L, C_OPTS);  /* TLS hook: opts.tls checked before anything */
   family = args_optfamily(L, C_OPTS);
   timeout = args_opttimeout(L, C_OPTS);
   lua_settop(L, C_OPTS);
