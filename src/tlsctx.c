@@ -228,9 +228,10 @@ static SSL_CTX *setup(lua_State *L, SSL_CTX *ctx, int idx, int server) {
   }
   if (cert) {
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) return fail(L, "certificate", cert);
-    if (SSL_CTX_use_PrivateKey_file(ctx, key ? key : cert, SSL_FILETYPE_PEM) != 1)
+    if (SSL_CTX_use_PrivateKey_file(ctx, key ? key : cert, SSL_FILETYPE_PEM) != 1 &&
+        ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH)
       return fail(L, "key", key ? key : cert);
-    if (SSL_CTX_check_private_key(ctx) != 1) {
+    if (ERR_peek_last_error() || SSL_CTX_check_private_key(ctx) != 1) {
       ERR_clear_error();
       lua_pushfstring(L, "key %s does not match certificate %s", key ? key : cert, cert);
       return NULL;
@@ -403,6 +404,8 @@ void tlsctx_pushfailure(lua_State *L, tls_state *s, const char *name) {
     }
   } else if (s->eof || e_no == 0 || e_no == EPIPE) {
     lua_pushliteral(L, "peer closed during the handshake");
+  } else if (e_no == ECONNRESET) {
+    lua_pushliteral(L, "peer closed during the handshake (connection reset)");
   } else if (e) {
     const char *r = ERR_reason_error_string(e);
     lua_pushfstring(L, "handshake: %s", r ? r : "failed");

@@ -35,7 +35,7 @@ function M.format(what, data, conn)
   elseif what == "shutdown" then
     out[1] = "*** shutdown " .. tostring(data)
   else
-    out[1] = "*** " .. (what == "close" and "closed" or what)
+    out[1] = "*** " .. (what == "close" and "closed" or what) .. (data and " " .. M.visible(data) or "")
   end
   return out
 end
