@@ -201,6 +201,87 @@ describe("tls", function()
     end)
   end)
 
+  describe("net.smtp over TLS", function()
+    -- A small SMTP server: STARTTLS offered when `starttls`; records what
+    -- it was sent and whether the session was TLS when the mail came.
+    local function smtp_server(opts, starttls)
+      local seen = {}
+      local h = serve(function(c)
+        c:send("220 fake ESMTP\r\n")
+        for line in c:lines() do
+          local cmd = line:match("^(%u+)")
+          if cmd == "EHLO" then
+            c:send(starttls and not c:tlsinfo() and "250-fake\r\n250 STARTTLS\r\n" or "250 fake\r\n")
+          elseif cmd == "STARTTLS" then
+            c:send("220 go ahead\r\n")
+            if not c:starttls { server = true, cert = certs.good, key = certs.goodkey } then return end
+          elseif cmd == "MAIL" or cmd == "RCPT" then
+            c:send("250 ok\r\n")
+          elseif cmd == "DATA" then
+            c:send("354 go\r\n")
+            local body = {}
+            for l in c:lines() do if l == "." then break end body[#body + 1] = l end
+            seen.body, seen.tls = table.concat(body, "\n"), c:tlsinfo() ~= nil
+            c:send("250 queued\r\n")
+          elseif cmd == "QUIT" then
+            c:send("221 bye\r\n")
+            return
+          else
+            c:send("500 what\r\n")
+          end
+        end
+      end, opts)
+      h.seen = seen
+      return h
+    end
+
+    it("send{tls = \"starttls\"} upgrades after EHLO", function()
+      local h = smtp_server(nil, true)
+      local ok, reply = net.smtp.send { server = "localhost", port = h.port, from = "a@b.example", to = "c@d.example",
+        body = "over tls", tls = "starttls", tlsopts = { ca = certs.ca }, timeout = 5 }
+      h.server:close()
+      assert.is_true(ok, reply)
+      assert.are.equal("250 queued", reply)
+      assert.is_true(h.seen.tls)
+      assert.matches("over tls$", h.seen.body)
+    end)
+
+    it("send{tls = \"starttls\"} never falls back to plain", function()
+      local h = smtp_server(nil, false)
+      local ok, err = net.smtp.send { server = "localhost", port = h.port, from = "a@b.example", to = "c@d.example",
+        body = "x", tls = "starttls", tlsopts = { ca = certs.ca }, timeout = 5 }
+      h.server:close()
+      assert.is_nil(ok)
+      assert.are.equal(("smtp localhost:%d: the server does not offer STARTTLS"):format(h.port), err)
+      assert.is_nil(h.seen.body)
+    end)
+
+    it("send{tls = \"tls\"} speaks TLS from the start; verification failures are messages", function()
+      local h = smtp_server({ tls = { cert = certs.good, key = certs.goodkey } }, false)
+      local ok, reply = net.smtp.send { server = "localhost", port = h.port, from = "a@b.example", to = "c@d.example",
+        body = "implicit", tls = "tls", tlsopts = { ca = certs.ca }, timeout = 5 }
+      assert.is_true(ok, reply)
+      assert.is_true(h.seen.tls)
+      local s, err = net.smtp.open("localhost", h.port, { tls = true, timeout = 5 })
+      h.server:close()
+      assert.is_nil(s)
+      assert.matches("^tls localhost:%d+ %(127%.0%.0%.1%): certificate verify failed: unable to get local issuer", err)
+    end)
+
+    it("session:starttls by hand", function()
+      local h = smtp_server(nil, true)
+      local s = assert(net.smtp.open("localhost", h.port, { timeout = 5 }))
+      assert.are.equal(250, s:ehlo())
+      assert.are.equal("", s.extensions.STARTTLS)
+      assert.are.equal(220, s:starttls { ca = certs.ca })
+      assert.are.equal("TLSv1.3", s.conn:tlsinfo().version)
+      assert.are.equal(250, s:ehlo())
+      assert.is_nil(s.extensions.STARTTLS)
+      assert.are.equal(221, s:quit())
+      h.server:close()
+    end)
+  end)
+
   describe("failures name the reason", function()
     local function fails_with(cert, key, host, opts)
       local srv = tls.s_server(cert, key)
