@@ -434,6 +434,21 @@ describe("tls", function()
       assert.matches("^tls client 127%.0%.0%.1:%d+: handshake: the client sent no certificate$", h.failures[1])
     end)
 
+    it("IPv6: the address is checked against the certificate's IP names", function()
+      local s = assert(net.listen("::1", 0, { tls = { cert = certs.good, key = certs.goodkey } }))
+      local _, port = s:getsockname()
+      net.spawn(function()
+        for _ = 1, 2 do local c = s:accept(); if c then c:send("six\n"); c:close() end end
+      end)
+      for _, host in ipairs { "::1", "[::1]" } do
+        local c = assert(net.connect(host, port, { tls = { ca = certs.ca }, timeout = 5 }))
+        assert.are.equal("six", c:receive())
+        assert.is_nil(c:tlsinfo().servername)  -- no SNI for addresses
+        c:close()
+      end
+      s:close()
+    end)
+
     it("a missing certificate: nil and a message at listen", function()
       local s, err = net.listen("127.0.0.1", 0, { tls = { cert = "/nonexistent/cert.pem" } })
       assert.is_nil(s)

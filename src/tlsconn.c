@@ -24,9 +24,10 @@
    continuation's context is 1 on the accepting side. */
 enum { H_CONN = 1, H_CTX, H_DEADLINE, H_NAME };
 
-/* Push the host part of "host:port" / "[v6]:port" (zone dropped). */
-static void pushhost(lua_State *L, const char *label) {
-  const char *end = label[0] == '[' ? strchr(label, ']') : strrchr(label, ':');
+/* Push the host part of "host:port" / "[v6]:port" (withport) or of a host
+   as given ("name", "::1", "[::1]"), zone dropped: the name to check. */
+static void pushhost(lua_State *L, const char *label, int withport) {
+  const char *end = label[0] == '[' ? strchr(label, ']') : withport ? strrchr(label, ':') : NULL;
   const char *start = label[0] == '[' ? label + 1 : label;
   const char *pct;
   if (end == NULL) end = label + strlen(label);
@@ -138,7 +139,7 @@ int tlsconn_connect(lua_State *L, int conn, int opts, int host, double deadline)
   lua_pushnumber(L, deadline);
   if (lua_type(L, -2) != LUA_TTABLE || lua_getfield(L, -2, "servername") != LUA_TSTRING) {
     if (lua_type(L, -3) == LUA_TTABLE) lua_pop(L, 1);
-    pushhost(L, lua_tostring(L, host));
+    pushhost(L, lua_tostring(L, host), 0);
   }
   hs_stack(L);
   return hs_begin(L, 0);
@@ -197,7 +198,7 @@ static int conn_starttls(lua_State *L) {
   lua_pushnumber(L, loop_deadline(conn_timeout(L, 1)));
   if (!server && (lua_type(L, 2) != LUA_TTABLE || lua_getfield(L, 2, "servername") != LUA_TSTRING)) {
     if (lua_type(L, 2) == LUA_TTABLE) lua_pop(L, 1);
-    pushhost(L, conn_pushlabel(L, 1, NULL));
+    pushhost(L, conn_pushlabel(L, 1, NULL), 1);
     lua_remove(L, -2);
   } else if (server) {
     lua_pushnil(L);
