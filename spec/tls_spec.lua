@@ -338,6 +338,29 @@ describe("tls", function()
       assert.are.equal("timeout", err)
       assert.is_true(dt >= 0.25 and dt < 2, "took " .. dt)
     end)
+    it("a handshake in a task yields: other tasks run meanwhile", function()
+      local h = silent_server()
+      local ticks, got = 0, nil
+      net.spawn(function() got = { net.connect("127.0.0.1", h.port, { tls = true, timeout = 0.3 }) } end)
+      net.spawn(function() for _ = 1, 5 do ticks = ticks + 1; net.sleep(0.02) end end)
+      for _ = 1, 100 do if got then break end net.sleep(0.02) end
+      h.server:close()
+      assert.are.equal(5, ticks)
+      assert.are.same({ nil, "timeout" }, got)
+    end)
+    it("Ctrl-C interrupts a handshake", function()
+      local script = [[
+        local s = net.listen("127.0.0.1", 0); local _, port = s:getsockname()
+        net.spawn(function() local c = s:accept(); net.sleep(30) end)
+        net.spawn(function() net.sleep(0.2); io.stderr:write("ready\n") end)
+        net.connect("127.0.0.1", port, { tls = true })]]
+      local ok, code, _, err = common.run("F=$(mktemp); timeout --foreground 10 " .. common.q(common.netlua) ..
+        " -e " .. common.q(script) .. [[ 2>$F & pid=$!; for i in $(seq 200); do grep -q ready $F 2>/dev/null && break; ]] ..
+        [[sleep 0.05; done; kill -INT $pid; wait $pid; rc=$?; cat $F >&2; rm -f $F; exit $rc]])
+      assert.is_falsy(ok)
+      assert.are.equal(1, code)
+      assert.matches("interrupted!", err)
+    end)
     it("bad options raise", function()
       assert.has_error(function() net.connect("127.0.0.1", 1, { tls = { verfy = false } }) end)
       assert.has_error(function() net.connect("127.0.0.1", 1, { tls = { minversion = "1.1" } }) end)
