@@ -516,6 +516,20 @@ describe("tls", function()
       h.server:close()
     end)
 
+    it("verify = false shows in the transcript", function()
+      local h = starttls_server()
+      local c = assert(net.connect("localhost", h.port, { timeout = 5 }))
+      local lines = {}
+      c:trace(function(l) lines[#lines + 1] = l end)
+      c:send("STARTTLS\r\n")
+      c:receive()
+      assert(c:starttls { verify = false })
+      c:close()
+      h.server:close()
+      assert.matches("^%*%*%* tls TLS 1%.3 .*, NOT VERIFIED %(verify = false%): unable to get local issuer certificate$",
+        lines[3])
+    end)
+
     it("refuses plaintext injected after the STARTTLS reply", function()
       local h = starttls_server("MAIL FROM:<evil@example.org>\r\n")
       local c = assert(net.connect("localhost", h.port, { timeout = 5 }))
