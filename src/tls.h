@@ -36,14 +36,16 @@ typedef struct tls_state {
   SSL *ssl;
   int server;              /* accepting side */
   int verify;              /* the peer is verified (a failure is fatal) */
-  int done;                /* handshake complete */
+  int done;                /* 1: handshake complete; 2: and a fatal error
+                              since (no close_notify then) */
   int eof;                 /* the peer closed the socket (our BIO saw 0) */
   tls_failure fail;
 } tls_state;
 
 /* Make t the TLS transport over fd with ssl (taken over: freed by the
    transport's close); the state is the SSL's app data (SSL_get_app_data)
-   for the verify callback. Returns 0, or -1 (ENOMEM) leaving t unchanged and ssl freed. */
+   for the verify callback. Returns 0, or -1 (ENOMEM) leaving t unchanged
+   and ssl freed. */
 int tls_init(transport *t, int fd, SSL *ssl, int server, int verify);
 
 /* One step of the handshake: 1 done, 0 would block (errno EAGAIN, t->want
