@@ -8,7 +8,7 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
-PKGS    := lua5.4 libedit libcares
+PKGS    := lua5.4 libedit libcares openssl
 LUA     ?= lua5.4
 
 CC      ?= gcc
@@ -16,7 +16,7 @@ CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Werror
 PKGCFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKGLIBS   := $(shell pkg-config --libs $(PKGS))
-MODLIBS   := $(shell pkg-config --libs libcares)
+MODLIBS   := $(shell pkg-config --libs libcares openssl)
 SAN     ?=
 ALLCFLAGS = $(WARN) $(CFLAGS) $(SAN) -fPIC $(PKGCFLAGS) -Isrc \
             -DNETLUA_PREFIX='"$(PREFIX)"' -DLIBEDIT_VERSION='"$(shell pkg-config --modversion libedit)"'

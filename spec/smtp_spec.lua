@@ -245,9 +245,10 @@ describe("net.smtp", function()
       assert.has_error(function() send { server = "127.0.0.1:25", port = 26, to = "c@d" } end)
       assert.has_error(function() send { server = "127.0.0.1:99999", to = "c@d" } end)
       assert.has_error(function() send { to = "c@d", body = 42 } end)
-      assert.has_error(function() send { to = "c@d", tls = true } end, "TLS is not available yet (option 'tls')")
-      assert.has_error(function() smtp.open("127.0.0.1", server.port, { tls = {} }) end,
-        "TLS is not available yet (option 'tls')")
+      assert.has_error(function() send { to = "c@d", tls = "yes" } end,
+        "bad argument 'tls' to 'send' (\"tls\", \"starttls\" or a table of TLS options expected)")
+      assert.has_error(function() smtp.open("127.0.0.1", server.port, { tls = 1 }) end,
+        "bad argument #3 (option 'tls') to 'open' (\"tls\", \"starttls\" or a table of TLS options expected)")
       assert.has_error(function() smtp.open("127.0.0.1", server.port, { timeout = "x" }) end,
         "bad argument #3 (option 'timeout') to 'open' (number >= 0 expected)")
     end)

@@ -198,19 +198,22 @@ static int conn_close(lua_State *L) {
   return 1;
 }
 
-/* __tostring: "tcp connection LOCAL -> PEER (open|closed)". */
+/* __tostring: "tcp connection LOCAL -> PEER (open|closed)"; "tls ..." over
+   TLS, with the transport's note ("open, NOT VERIFIED"). */
 static int conn_tostring(lua_State *L) {
   conn *c = checkconn(L, 1);
   char a[SOCK_ADDRSTRLEN], b[SOCK_ADDRSTRLEN];
   const char *state = c->io.fd < 0 ? "closed" : c->shut == (SHUT_SEND | SHUT_RECV) ? "shut down"
                     : c->shut == SHUT_SEND ? "open, sending shut down"
                     : c->shut == SHUT_RECV ? "open, receiving shut down" : "open";
+  const char *kind = c->io.ops ? c->io.ops->kind : "tcp";  /* "tls" over TLS */
+  const char *note = c->io.fd >= 0 && c->io.note ? c->io.note : NULL;  /* "NOT VERIFIED" */
   if (c->peer.len == 0) {
-    lua_pushfstring(L, "tcp connection (%s)", state);
+    lua_pushfstring(L, "%s connection (%s)", kind, state);
     return 1;
   }
-  lua_pushfstring(L, "tcp connection %s -> %s (%s)", sock_format(&c->local, a, sizeof a),
-                  sock_format(&c->peer, b, sizeof b), state);
+  lua_pushfstring(L, "%s connection %s -> %s (%s%s%s)", kind, sock_format(&c->local, a, sizeof a),
+                  sock_format(&c->peer, b, sizeof b), state, note ? ", " : "", note ? note : "");
   return 1;
 }
 
@@ -671,11 +674,23 @@ int conn_traced(const conn *c) {
   return c->tracing;
 }
 
-void conn_tracedata(lua_State *L, int idx, const char *what, const char *data, size_t len) {
-  conn *c = lua_touserdata(L, idx);
-  trace(L, idx, c, what, data, len);
+/* ---- for TLS (tlsconn.c), see conn.h ---------------------------------- */
+
+transport *conn_io(lua_State *L, int idx) {
+  return &checkconn(L, idx)->io;
 }
 
-const char *conn_pushlabel(lua_State *L, int idx) {
-  return pushlabel(L, idx, lua_touserdata(L, idx));
+size_t conn_buffered(lua_State *L, int idx) {
+  conn *c = checkconn(L, idx);
+  return c->io.fd < 0 ? 0 : buffer_len(&c->buf);
+}
+
+double conn_timeout(lua_State *L, int idx) {
+  return checkconn(L, idx)->timeout;
+}
+
+const char *conn_pushlabel(lua_State *L, int idx, const sock_addr **peer) {
+  conn *c = checkconn(L, idx);
+  if (peer) *peer = &c->peer;
+  return pushlabel(L, idx, c);
 }

@@ -63,12 +63,22 @@ buffer *conn_buffer(conn *c);
 /* True when it has a trace handler. */
 int conn_traced(const conn *c);
 
-/* Tell the trace handler of the connection at idx about data moved
-   ("send" or "receive"), as send and receive do. */
-void conn_tracedata(lua_State *L, int idx, const char *what, const char *data, size_t len);
 
-/* Push its label for messages ("host:port" as given, or the peer address)
-   and return it. */
-const char *conn_pushlabel(lua_State *L, int idx);
+/* ---- for TLS (tlsconn.c): a connection's transport is swapped in place
+   by conn:starttls and after connect/accept with opts.tls ---- */
+
+/* The transport of the connection at idx (a Lua error if idx is not a
+   connection). */
+transport *conn_io(lua_State *L, int idx);
+
+/* Bytes received and not yet read from the connection at idx. */
+size_t conn_buffered(lua_State *L, int idx);
+
+/* Seconds per call of the connection at idx (< 0: none). */
+double conn_timeout(lua_State *L, int idx);
+
+/* Push the label of the connection at idx ("host:port" as given, or its
+   peer address) and return it; *peer: its peer address. */
+const char *conn_pushlabel(lua_State *L, int idx, const sock_addr **peer);
 
 #endif

@@ -4,7 +4,8 @@
  * attempt starts after STAGGER seconds or as soon as one fails, the first
  * to connect wins), within one deadline for the whole call (resolution
  * included); when all fail, the message names each address and why. The
- * winner becomes a connection (conn.h) over the plain transport.
+ * winner becomes a connection (conn.h) over the plain transport; with
+ * opts.tls the TLS handshake follows within the same deadline (tlsconn.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,6 +28,7 @@
 #include "plain.h"
 #include "sock.h"
 #include "trace.h"
+#include "tlsconn.h"
 
 #define STAGGER 0.25      /* Happy Eyeballs: next attempt after this */
 
@@ -224,6 +226,7 @@ static int cs_fail(lua_State *L, connset *s, const char *label) {
 
 /* The winner: hand its fd to the connection object and return it. */
 static int cs_won(lua_State *L, connset *s, int i) {
+  double deadline = lua_tonumber(L, C_DEADLINE);
   transport io;
   plain_init(&io, s->a[i].fd);
   s->a[i].fd = -1;
@@ -234,6 +237,8 @@ static int cs_won(lua_State *L, connset *s, int i) {
   conn_setlabel(L, C_CONN);
   lua_settop(L, C_CONN);
   conn_trace(L, C_CONN, "connected", NULL, 0);
+  if (tlsconn_wanted(L, C_OPTS))  /* TLS hook: the handshake, same deadline */
+    return tlsconn_connect(L, C_CONN, C_OPTS, C_HOST, deadline);
   return 1;
 }
 
@@ -338,7 +343,7 @@ static int resolved_k(lua_State *L, int status, lua_KContext ctx) {
 
 /* Options of net.connect. */
 static const char *const connect_opts[] = {"timeout", "family", "localaddr", "localport", "linelimit",
-                                           "trace", NULL};
+                                           "trace", "tls", NULL};
 
 /* opts.trace of net.connect: the handler of the connection at the top
    (false: none, even with net.trace on). Returns 1, or 0 with nil and a
@@ -369,6 +374,7 @@ static int l_connect(lua_State *L) {
   double timeout;
   sock_addr addrs[2];
   net_checkopts(L, C_OPTS, connect_opts);
+  tlsconn_wanted(L, C_OPTS);  /* TLS hook: opts.tls checked before anything */
   family = args_optfamily(L, C_OPTS);
   timeout = args_opttimeout(L, C_OPTS);
   lua_settop(L, C_OPTS);

@@ -90,7 +90,7 @@ static int fail(lua_State *L, fwd *f, int idx, const char *verb, int e) {
   lua_pushnil(L);
   if (e == EPIPE) lua_pushliteral(L, "closed");
   else {
-    const char *label = conn_pushlabel(L, idx);
+    const char *label = conn_pushlabel(L, idx, NULL);
     lua_pushfstring(L, "%s %s: %s", verb, label, net_strerror(e));
     lua_remove(L, -2);
   }
@@ -109,7 +109,7 @@ static int step_flush(lua_State *L, fwd *f, buffer *b, transport *oi, int *fd, i
     *ev = waitfor(oi);
     return STEP_BLOCK;
   }
-  if (conn_traced(lua_touserdata(L, 2))) conn_tracedata(L, 2, "send", buffer_data(b), (size_t)n);
+  if (conn_traced(lua_touserdata(L, 2))) conn_trace(L, 2, "send", buffer_data(b), (size_t)n);
   buffer_consume(b, (size_t)n);
   f->total += n;
   f->burst += (size_t)n;
@@ -134,7 +134,7 @@ static int step_read(lua_State *L, fwd *f, buffer *b, transport *ci, int *fd, in
     return STEP_BLOCK;
   }
   buffer_commit(b, (size_t)n);
-  if (conn_traced(lua_touserdata(L, 1))) conn_tracedata(L, 1, "receive", p, (size_t)n);
+  if (conn_traced(lua_touserdata(L, 1))) conn_trace(L, 1, "receive", p, (size_t)n);
   return STEP_MORE;
 }
 
@@ -267,7 +267,7 @@ static int conn_forward(lua_State *L) {
   f->pipe[0] = f->pipe[1] = -1;
   luaL_setmetatable(L, FORWARD_MT);
   if (conn_transport(c)->fd >= 0 && conn_traced(c) && buffer_len(conn_buffer(c)) > 0)
-    conn_tracedata(L, 1, "receive", buffer_data(conn_buffer(c)), buffer_len(conn_buffer(c)));
+    conn_trace(L, 1, "receive", buffer_data(conn_buffer(c)), buffer_len(conn_buffer(c)));
   return forward_k(L, 0, 0);
 }
 

@@ -17,6 +17,7 @@
 WEAK void conn_open(lua_State *L);
 WEAK void connect_open(lua_State *L);
 WEAK void server_open(lua_State *L);
+WEAK void tlsconn_open(lua_State *L);
 WEAK void udp_open(lua_State *L);
 WEAK void dns_open(lua_State *L);
 WEAK void ifaddr_open(lua_State *L);
@@ -48,6 +49,7 @@ int luaopen_net(lua_State *L) {
   if (conn_open) conn_open(L);
   if (connect_open) connect_open(L);
   if (server_open) server_open(L);
+  if (tlsconn_open) tlsconn_open(L);
   if (udp_open) udp_open(L);
   if (dns_open) dns_open(L);
   if (ifaddr_open) ifaddr_open(L);

@@ -24,6 +24,7 @@ void loop_open(lua_State *L);     /* task.c: spawn, sleep, now, run, tasks */
 void conn_open(lua_State *L);     /* conn.c: the connection type (no net.X) */
 void connect_open(lua_State *L);  /* connect.c: connect */
 void server_open(lua_State *L);   /* server.c: listen, the server type */
+void tlsconn_open(lua_State *L);  /* tlsconn.c: conn:starttls, conn:tlsinfo */
 void udp_open(lua_State *L);      /* udp.c: udp */
 void dns_open(lua_State *L);      /* dns.c: resolve, lookup, reverse, dns */
 void ifaddr_open(lua_State *L);   /* ifaddr.c: interfaces, interface, hostname, myip, gateways */

@@ -36,11 +36,14 @@ static void plain_close(transport *t) {
   (void)t;
 }
 
-static const transport_ops plain_ops = {plain_read, plain_write, plain_shutdown, plain_close};
+static const transport_ops plain_ops = {
+  .read = plain_read, .write = plain_write, .shutdown = plain_shutdown,
+  .close = plain_close, .kind = "tcp"};
 
 void plain_init(transport *t, int fd) {
   t->ops = &plain_ops;
   t->fd = fd;
   t->want = 0;
   t->state = NULL;
+  t->note = NULL;
 }

@@ -23,10 +23,12 @@
 #include "netaux.h"
 #include "plain.h"
 #include "sock.h"
+#include "tlsconn.h"
 
 #define SERVER_MT "netlua.server"
 
-/* A listening socket. User value 1: its label ("host:port" as given). */
+/* A listening socket. User value 1: its label ("host:port" as given); 2:
+   with opts.tls, the TLS context (accepted clients handshake in accept). */
 typedef struct server {
   int fd;
   double timeout;
@@ -35,7 +37,7 @@ typedef struct server {
 } server;
 
 /* Options of net.listen. */
-static const char *const listen_opts[] = {"timeout", "family", "backlog", "linelimit", NULL};
+static const char *const listen_opts[] = {"timeout", "family", "backlog", "linelimit", "tls", NULL};
 
 /* The server at arg, checked. */
 static server *checkserver(lua_State *L, int arg) {
@@ -102,6 +104,9 @@ static int accept_k(lua_State *L, int status, lua_KContext ctx) {
       sock_nodelay(fd);
       conn_attach(lua_touserdata(L, 3), &io, &peer);
       lua_settop(L, 3);
+      if (lua_getiuservalue(L, 1, 2) == LUA_TUSERDATA)  /* TLS hook: listen's opts.tls */
+        return tlsconn_accept(L, 3, 4, deadline);
+      lua_pop(L, 1);
       return 1;
     }
     e = errno;
@@ -183,7 +188,7 @@ static int l_listen(lua_State *L) {
   family = args_optfamily(L, 3);
   lua_settop(L, 3);
   args_optnumber(L, 3, "backlog", 0);  /* checked before anything is made */
-  sv = lua_newuserdatauv(L, sizeof *sv, 1);
+  sv = lua_newuserdatauv(L, sizeof *sv, 2);  /* 2: the TLS context (tlsconn.c) */
   memset(sv, 0, sizeof *sv);
   sv->fd = -1;
   sv->timeout = args_opttimeout(L, 3);
@@ -191,6 +196,9 @@ static int l_listen(lua_State *L) {
   luaL_setmetatable(L, SERVER_MT);
   args_pushhostport(L, host, port);
   lua_setiuservalue(L, 4, 1);
+  lua_getiuservalue(L, 4, 1);  /* TLS hook: opts.tls -> user value 2 */
+  if (tlsconn_listen(L, 3, 4, 2, lua_tostring(L, 5))) return 2;
+  lua_settop(L, 4);
   if (!strcmp(host, "*") || (family != AF_INET && (!strcmp(host, "::") || !strcmp(host, "[::]")))) {
     sock_any(family == AF_INET ? AF_INET : AF_INET6, port, &a[0]);
     return listen_on(L, &a[0], family == 0);

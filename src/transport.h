@@ -31,6 +31,7 @@ typedef struct transport_ops {
   /* Release what the transport holds besides the fd (a TLS session); the
      owner closes the fd itself afterwards, through the loop. */
   void (*close)(transport *t);
+  const char *kind;       /* "tcp", "tls": what tostring(conn) calls it */
 } transport_ops;
 
 struct transport {
@@ -38,6 +39,7 @@ struct transport {
   int fd;                 /* the socket to wait on; -1 when closed */
   int want;               /* after EAGAIN: TRANSPORT_READ or TRANSPORT_WRITE */
   void *state;            /* the transport's own (NULL for plain) */
+  const char *note;       /* shown in tostring(conn) ("NOT VERIFIED"), or NULL */
 };
 
 #endif

@@ -2,8 +2,10 @@
 --   local http = net.http
 --   status, headers, body = http.get("http://127.0.0.1:8080/x" [, opts])
 --   status, headers, body = http.request{method=, url=, headers=, body=,
---       timeout=, redirects=, sink= (or output=), trace=}
--- A failure (refused, timeout, a malformed reply, https) returns
+--       timeout=, redirects=, sink= (or output=), trace=, tls=}
+-- https verifies the server as net.connect does; tls = {ca = ..., verify =
+-- false, ...} passes options (help("tls")) to every https hop.
+-- A failure (refused, timeout, a malformed reply, a TLS failure) returns
 -- nil, message, kind, where message names host:port and the problem and
 -- kind is one word: "url", "connect", "tls", "timeout", "closed",
 -- "protocol", "sink", "redirect". A 404 is a status, not a failure.
@@ -164,6 +166,7 @@ local function check_request(r)
   if tr ~= nil and type(tr) ~= "boolean" and type(tr) ~= "function" and io.type(tr) ~= "file" then
     bad("trace", "true, function or file", tr)
   end
+  if r.tls ~= nil and r.tls ~= true and type(r.tls) ~= "table" then bad("tls", "true or a table of TLS options", r.tls) end
   local sink = r.sink or r.output
   if sink ~= nil and type(sink) ~= "function" and type(sink) ~= "string" and io.type(sink) ~= "file" then
     bad("sink", "function, file or path", sink)
@@ -245,21 +248,23 @@ function Exchange:receive_failed(err, what)
   return self:fail(tostring(err) .. " (reading " .. what .. ")", "closed")
 end
 
--- Open the connection: the one place where TLS will plug in (https would
--- pass opts.tls to net.connect). Returns true or the failure result.
+-- Open the connection: the one place where TLS plugs in (https passes
+-- opts.tls, true by default, to net.connect: verified as net.connect
+-- does). Returns true or the failure result.
 function Exchange:open(u, opts)
+  local tls
   if u.scheme == "https" then
-    return nil, url.build(u) .. " : TLS is not available yet", "tls"
+    tls = opts.tls == nil or opts.tls
   elseif u.scheme ~= "http" then
-    return self:fail("scheme '" .. u.scheme .. "' not supported (http only)", "url")
+    return self:fail("scheme '" .. u.scheme .. "' not supported (http and https)", "url")
   end
   local left = self.deadline - net.now()
   if left <= 0 then return self:fail("timeout before connecting", "timeout") end
   local conn, err = net.connect(u.host, u.port, { timeout = left, linelimit = M.max_line,
-    trace = opts.trace })
+    trace = opts.trace, tls = tls })
   if not conn then
     if err == "timeout" then return self:fail("timeout connecting", "timeout") end
-    return nil, tostring(err), "connect"
+    return nil, tostring(err), tostring(err):match("^tls ") and "tls" or "connect"
   end
   self.conn = conn
   return true

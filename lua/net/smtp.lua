@@ -10,10 +10,13 @@
 --       connection is then closed. opts: timeout (seconds for each
 --       command, default 60), trace (true | function | file | path, see
 --       net.transcript), helo (our name, default net.hostname() or
---       "localhost"), tls (not available yet: raises).
+--       "localhost"), tls (true | "tls" | a table of TLS options: TLS from
+--       the start, as on port 465; "starttls": send() upgrades after EHLO
+--       and fails if the server does not offer it), tlsopts (TLS options,
+--       help("tls"), for either mode).
 --   session:ehlo([name]) session:helo([name]) session:mail(from [, params])
 --   session:rcpt(to) session:data(message) session:rset() session:noop()
---   session:quit() session:command(text)
+--   session:quit() session:command(text) session:starttls([tlsopts])
 --       each sends one command and returns code, lines: the reply's code
 --       (an integer) and the text of each of its lines (a list). A network
 --       failure or a malformed reply gives nil, message ("timeout",
@@ -26,7 +29,7 @@
 --       the reply.
 --   session:close()              closes the connection (idempotent)
 --   smtp.send{server=, port=, from=, to=, cc=, bcc=, subject=, headers=,
---             body=, timeout=, trace=, helo=} -> true, final reply text
+--             body=, timeout=, trace=, helo=, tls=, tlsopts=} -> true, final reply text
 --       or nil, message (see send below).
 --   smtp.encode(message) -> the DATA bytes: CRLF line ends, dot-stuffed,
 --       a final CRLF, then ".\r\n"
@@ -110,12 +113,20 @@ function M.encode(message)
   return (s:gsub("\n", "\r\n")) .. ".\r\n"
 end
 
--- The place where TLS will plug in (implicit TLS at open, STARTTLS after
--- EHLO). It only refuses for now.
-local function tlslayer(how)
-  if how ~= nil and how ~= false then
-    error("TLS is not available yet (option 'tls')", 3)
+-- The place where TLS plugs in: option tls (and tlsopts, TLS options as
+-- net.connect takes them) -> the mode ("tls": implicit TLS at open, as on
+-- port 465; "starttls": STARTTLS after EHLO, never falling back to plain)
+-- and the options for net.connect / conn:starttls; nil for plain. `arg`
+-- names the option in errors ("#3 (option 'tls')" or "'tls'").
+local function tlslayer(how, tlsopts, arg, fname)
+  if tlsopts ~= nil and type(tlsopts) ~= "table" then
+    error("bad argument " .. arg:gsub("tls", "tlsopts") .. " to '" .. fname .. "' (table expected)", 3)
   end
+  if how == nil or how == false then return nil end
+  if how == true or how == "tls" then return "tls", tlsopts or true end
+  if how == "starttls" then return "starttls", tlsopts end
+  if type(how) == "table" then return "tls", how end
+  error("bad argument " .. arg .. " to '" .. fname .. "' (\"tls\", \"starttls\" or a table of TLS options expected)", 3)
 end
 
 -- A failure of the dialogue: close the connection, pass the failure on.
@@ -225,9 +236,23 @@ function Session:quit()
   return code, lines, more
 end
 
--- session:starttls(): not available yet (raises); the place TLS plugs in.
+-- session:starttls([tlsopts]) -> code, lines: STARTTLS, and on 220 the
+-- TLS handshake (conn:starttls, verified by default); EHLO again after it.
+-- Another reply is returned as it is; a failed handshake closes the session
+-- and gives nil, message.
 function Session:starttls(opts)
-  tlslayer(opts or true)
+  if opts ~= nil and type(opts) ~= "table" then
+    error("bad argument #1 to 'starttls' (table expected, got " .. type(opts) .. ")", 2)
+  end
+  local code, lines, more = self:command("STARTTLS")
+  if code ~= 220 then return code, lines, more end
+  local ok, err = self.conn:starttls(opts)
+  if not ok then
+    self:close()
+    return nil, err, lines
+  end
+  self.extensions = {}
+  return code, lines
 end
 
 -- session:close(): close the connection; a second close does nothing.
@@ -266,20 +291,21 @@ local function openopts(opts, fname)
   if name == "" or name:find("%s") then
     error("bad argument " .. arg("helo") .. " to '" .. fname .. "' (not a host name: " .. shown(name) .. ")", 3)
   end
-  tlslayer(opts.tls)
-  return t, name
+  local mode, tlsopts = tlslayer(opts.tls, opts.tlsopts, arg("tls"), fname)
+  return t, name, mode, tlsopts
 end
 
 -- smtp.open(host, port [, opts]) -> session, or nil, message.
 function M.open(host, port, opts)
-  local timeout, name = openopts(opts)
+  local timeout, name, mode, tlsopts = openopts(opts)
   local where = hostport(tostring(host), tostring(port))
   -- the transcript (opts.trace) starts with net.connect's own events:
-  -- connecting, connected or the failure
-  local conn, err = net.connect(host, port, { timeout = timeout, trace = (opts or {}).trace })
+  -- connecting, connected, TLS, or the failure
+  local conn, err = net.connect(host, port, { timeout = timeout, trace = (opts or {}).trace,
+    tls = mode == "tls" and tlsopts or nil })
   if not conn then return nil, err end
   local s = setmetatable({ conn = conn, host = host, port = port, where = where,
-    timeout = timeout, name = name, extensions = {} }, Session)
+    timeout = timeout, name = name, extensions = {}, tlsmode = mode, tlsopts = tlsopts }, Session)
   local code, lines = readreply(conn)
   if code == 220 then return s end
   s:close()
@@ -383,7 +409,7 @@ local function prepare(t)
   end
   local body = t.body or ""
   if type(body) ~= "string" then error("bad argument 'body' to 'send' (string expected)", 3) end
-  local opts = { timeout = t.timeout, trace = t.trace, helo = t.helo, tls = t.tls }
+  local opts = { timeout = t.timeout, trace = t.trace, helo = t.helo, tls = t.tls, tlsopts = t.tlsopts }
   local timeout, name = openopts(opts, "send")
   opts.timeout, opts.helo = timeout, name
   local message = table.concat(buildheaders(t, to, cc, name), "\r\n") .. "\r\n\r\n" .. body
@@ -394,6 +420,14 @@ end
 local function greet(s)
   local code, lines = s:ehlo()
   if code and code ~= 250 and code >= 500 then code, lines = s:helo() end
+  if code == 250 and s.tlsmode == "starttls" and not s.tlsdone then  -- never falls back to plain
+    if not s.extensions.STARTTLS then return nil, "smtp " .. s.where .. ": the server does not offer STARTTLS" end
+    code, lines = s:starttls(s.tlsopts)
+    if not code then return nil, lines end
+    if code ~= 220 then return nil, "STARTTLS rejected: " .. M.replytext(code, lines) end
+    s.tlsdone = true
+    return greet(s)
+  end
   if code == 250 then return true end
   if not code then return nil, "EHLO: " .. lines end
   return nil, "EHLO " .. s.name .. " rejected: " .. M.replytext(code, lines)
@@ -449,7 +483,7 @@ function M.send(t)
   return true, M.replytext(code, lines)
 end
 
--- fn with its argument errors (and the TLS refusal) raised at the level
+-- fn with its argument errors raised at the level
 -- of its caller: the checks sit at various depths, the error must name the
 -- user's line. Any other error (a bug) passes on untouched.
 local notice = package.loaded["net.notice"] or function() end
@@ -462,9 +496,7 @@ local function api(fn)
       return table.unpack(r, 2, r.n)
     end
     local msg = r[2]
-    local own = type(msg) == "string" and
-      (msg:match("^[^\n]-smtp%.lua:%d+: (bad argument .*)$") or
-       msg:match("^[^\n]-smtp%.lua:%d+: (TLS is not available yet.*)$"))
+    local own = type(msg) == "string" and msg:match("^[^\n]-smtp%.lua:%d+: (bad argument .*)$")
     if own then error(own, 2) end
     error(msg, 0)
   end
