@@ -117,9 +117,17 @@ describe("hostile DNS answers", function()
   table.sort(names)
   for _, name in ipairs(names) do
     it("gives a clean result or error for " .. name, function()
-      local u = assert(net.udp())
-      assert(u:bind("127.0.0.1", 0))
-      local _, port = u:getsockname()
+      -- a port free for both UDP and TCP (the TCP listener comes first)
+      local u, tl, port
+      for _ = 1, 20 do
+        tl = assert(net.listen("127.0.0.1", 0))
+        _, port = tl:getsockname()
+        u = assert(net.udp())
+        if u:bind("127.0.0.1", port) then break end
+        u:close(); tl:close(); u = nil
+      end
+      assert(u, "no port free for UDP and TCP")
+      tl:close()  -- net.serve takes the port again at once below
       local served = 0
       local task = net.spawn(function()
         while true do
@@ -133,7 +141,8 @@ describe("hostile DNS answers", function()
         end
       end)
       -- over TCP (after TC), the same answers, length-prefixed
-      local tsrv = not NO_TCP[name] and assert(net.serve("127.0.0.1", port, function(c)
+      local tsrv, terr = nil, nil
+      if not NO_TCP[name] then tsrv, terr = net.serve("127.0.0.1", port, function(c)
         while true do
           local len = c:receive(2)
           if not len then return end
@@ -144,7 +153,9 @@ describe("hostile DNS answers", function()
           if not a then return end
           c:send(u16(#a) .. a)
         end
-      end))
+      end)
+      end
+      if not NO_TCP[name] and not tsrv then u:close(); task:cancel(); error(terr) end
       local opts = { server = "127.0.0.1:" .. port, timeout = TIMEOUT }
       local results = {}
       for _, call in ipairs({
