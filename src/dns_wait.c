@@ -45,7 +45,10 @@ static dnsquery *box_new(lua_State *L, dnschan *c, int kind, const char *name,
   lua_pushthread(L);
   lua_setiuservalue(L, -2, 1);
   b->q = dns_query_new(c, L, kind, name, types, n);
-  if (!b->q) luaL_error(L, "out of memory");
+  if (!b->q) {  /* as Lua's own memory error: the message alone */
+    lua_pushliteral(L, "not enough memory");
+    lua_error(L);
+  }
   return b->q;
 }
 

@@ -167,14 +167,21 @@ static void heap_down(loop *lp, int i) {
   heap_set(lp, i, w);
 }
 
-static void heap_push(loop *lp, waiter *w) {
+/* Room for one more deadline; -1 when out of memory. */
+static int heap_reserve(loop *lp) {
   if (lp->heapn == lp->heapcap) {
     int cap = lp->heapcap ? lp->heapcap * 2 : 64;
     waiter **h = realloc(lp->heap, (size_t)cap * sizeof *h);
-    if (!h) abort();
+    if (!h) return -1;
     lp->heap = h;
     lp->heapcap = cap;
   }
+  return 0;
+}
+
+/* Callers made room first (loop_reserve), so this cannot fail. */
+static void heap_push(loop *lp, waiter *w) {
+  if (heap_reserve(lp) != 0) abort();
   heap_set(lp, lp->heapn++, w);
   heap_up(lp, lp->heapn - 1);
 }
@@ -192,12 +199,14 @@ static void heap_remove(loop *lp, waiter *w) {
 
 /* ---- fds ------------------------------------------------------------- */
 
+/* The entry of fd, the table grown to hold it; NULL when out of memory
+   (callers that may raise reserve first: loop_reserve). */
 static fdent *fd_entry(loop *lp, int fd) {
   if (fd >= lp->nfds) {
     int n = lp->nfds ? lp->nfds : 64;
     while (n <= fd) n *= 2;
     fdent *f = realloc(lp->fds, (size_t)n * sizeof *f);
-    if (!f) abort();
+    if (!f) return NULL;
     memset(f + lp->nfds, 0, (size_t)(n - lp->nfds) * sizeof *f);
     lp->fds = f;
     lp->nfds = n;
@@ -222,6 +231,7 @@ static int fd_register(loop *lp, int fd, int want) {
   fdent *fe = fd_entry(lp, fd);
   struct epoll_event ev;
   int op;
+  if (!fe) return -1;
   if (want == fe->registered) return 0;
   memset(&ev, 0, sizeof ev);
   ev.events = to_epoll(want);
@@ -363,7 +373,8 @@ static void deliver(loop *lp, struct epoll_event *ev) {
   }
   if (ev->events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) rev |= LOOP_READ;
   if (ev->events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) rev |= LOOP_WRITE;
-  fe = fd_entry(lp, fd);
+  fe = fd_entry(lp, fd);  /* registered, so in the table */
+  if (!fe) return;
   unwanted = rev & ~fd_wanted(fe);
   for (waiter *w = fe->waiters, *nx; w; w = nx) {
     nx = w->fdnext;
@@ -374,7 +385,7 @@ static void deliver(loop *lp, struct epoll_event *ev) {
      soon); it is dropped only when an event comes that nobody wanted. */
   if (unwanted) {
     fe = fd_entry(lp, fd);  /* the callback may have grown the table */
-    fd_register(lp, fd, fd_wanted(fe));
+    if (fe) fd_register(lp, fd, fd_wanted(fe));
   }
 }
 
@@ -481,10 +492,20 @@ static int wait_blocking(loop *lp, lua_State *L, waiter *w) {
   return r;
 }
 
+/* Room in the tables for a waiter on fd with a deadline, or raise Lua's
+   memory error (before anything is registered: nothing to undo). */
+static void loop_reserve(loop *lp, lua_State *L, int fd) {
+  if (heap_reserve(lp) != 0 || (fd >= 0 && !fd_entry(lp, fd))) {
+    lua_pushliteral(L, "not enough memory");
+    lua_error(L);
+  }
+}
+
 int loop_wait(lua_State *L, int fd, int events, double deadline,
               lua_KContext ctx, lua_KFunction k) {
   loop *lp = loop_get(L);
   waiter *tw = loop_bound(L);
+  loop_reserve(lp, L, fd);
   if (tw && tw->L == L && lua_isyieldable(L)) {
     waiter_add(lp, tw, fd, events, deadline);
     if (tw->fired) ready_enqueue(lp, tw);
@@ -508,6 +529,7 @@ int loop_turn(lua_State *L, int fd, double deadline) {
     watch_sigpipe(lp);
     return turn(lp, L);
   }
+  loop_reserve(lp, L, fd);
   waiter_add(lp, &w, fd, LOOP_READ, deadline);
   r = wait_blocking(lp, L, &w);
   if (r < 0) return -1;
@@ -546,6 +568,9 @@ void loop_close_fd(lua_State *L, int fd) {
 void loop_watch(lua_State *L, int fd, int events, loop_fd_cb cb, void *ud) {
   loop *lp = loop_get(L);
   fdent *fe = fd_entry(lp, fd);
+  /* Out of memory: not watched (called from c-ares, nothing may raise);
+     c-ares' own timeouts end its query. */
+  if (!fe) return;
   fe->cb = events ? cb : NULL;
   fe->ud = ud;
   fe->cbevents = events;

@@ -30,6 +30,11 @@
 
 static const char *progname = "netlua";
 
+#ifdef NETLUA_FAILALLOC  /* the test build's failing allocator: src/failalloc.c */
+lua_State *failalloc_newstate(void);
+#define luaL_newstate failalloc_newstate
+#endif
+
 /* Flags found on the command line. */
 enum { HAS_ERROR = 1, HAS_I = 2, HAS_V = 4, HAS_E = 8, HAS_BIG_E = 16, HAS_HELP = 32 };
 

@@ -262,7 +262,10 @@ static int l_spawn(lua_State *L) {
   n = lua_gettop(L);
   luaL_checktype(L, 1, LUA_TFUNCTION);
   t = calloc(1, sizeof *t);
-  if (!t) return luaL_error(L, "out of memory");
+  if (!t) {  /* as Lua's own memory error: the message alone */
+    lua_pushliteral(L, "not enough memory");
+    return lua_error(L);
+  }
   T = lua_newthread(L);
   t->ts = ts;
   t->lp = lp;

@@ -176,7 +176,8 @@ end
 -- check_request(r), its error raised at the line that called request/get.
 local function checked(r)
   local ok, err = pcall(check_request, r)
-  if not ok then error(err, 3) end
+  -- Lua's memory error stays as it is (no position added)
+  if not ok then error(err, err == "not enough memory" and 0 or 3) end
 end
 
 -- ---- sinks ----------------------------------------------------------

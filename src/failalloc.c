@@ -1,0 +1,137 @@
+/*
+ * failalloc.c: a failing allocator for the hardening checks (issue #12).
+ * Compiled to nothing unless NETLUA_FAILALLOC is defined, which only the
+ * test build does (make failalloc -> build-failalloc/, under ASan+UBSan).
+ *
+ * In that build:
+ *   - main.c makes its Lua state with failalloc_newstate(), whose lua_Alloc
+ *     counts and can fail;
+ *   - the link wraps malloc, calloc, realloc and strdup of netlua's own
+ *     objects (-Wl,--wrap=...), so the allocations in src/ count and can fail;
+ *   - c-ares is given the same counting malloc/realloc (ares_library_init_mem,
+ *     before dns_chan.c's ares_library_init), so its allocations count too.
+ * One counter for all three. Allocation number N (counted from the last
+ * arm) and the K-1 after it fail (K = 2 by default: Lua retries a failed
+ * allocation once after an emergency collection, so a single failure would
+ * be absorbed). Frees and shrinking reallocs never fail and never count.
+ *
+ * Controls:
+ *   NETLUA_FAILALLOC=N[,K]   arm at start: fail from the Nth allocation
+ *   _FAILALLOC.arm(N [, K])  from Lua: count from 0 now, fail the Nth (N = 0:
+ *                            only count)
+ *   _FAILALLOC.disarm() -> number of allocations counted since arm
+ *   _FAILALLOC.count()  -> the same, without disarming
+ *   _FAILALLOC.failed() -> how many allocations were failed since arm
+ */
+#ifdef NETLUA_FAILALLOC
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ares.h>
+#include <lauxlib.h>
+#include <lua.h>
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t m);
+void *__wrap_realloc(void *p, size_t n);
+char *__wrap_strdup(const char *s);
+lua_State *failalloc_newstate(void);
+
+static long fa_count;    /* allocations since arm */
+static long fa_at;       /* first one to fail (0: none) */
+static long fa_len = 2;  /* how many in a row fail */
+static long fa_failed;   /* how many were failed */
+
+/* Count one allocation; true when it must fail. */
+static int fa_fail(void) {
+  fa_count++;
+  if (fa_at > 0 && fa_count >= fa_at && fa_count < fa_at + fa_len) {
+    fa_failed++;
+    return 1;
+  }
+  return 0;
+}
+
+void *__wrap_malloc(size_t n) { return fa_fail() ? NULL : __real_malloc(n); }
+void *__wrap_calloc(size_t n, size_t m) { return fa_fail() ? NULL : __real_calloc(n, m); }
+char *__wrap_strdup(const char *s) { return fa_fail() ? NULL : __real_strdup(s); }
+void *__wrap_realloc(void *p, size_t n) {
+  if (n == 0) return __real_realloc(p, n);
+  return fa_fail() ? NULL : __real_realloc(p, n);
+}
+
+/* c-ares' allocator: the same counter. */
+static void *fa_ares_malloc(size_t n) { return __wrap_malloc(n); }
+static void *fa_ares_realloc(void *p, size_t n) { return __wrap_realloc(p, n); }
+
+/* The Lua state's allocator (as lauxlib's l_alloc, but counting). */
+static void *fa_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  (void)ud;
+  if (nsize == 0) { free(ptr); return NULL; }
+  if (ptr && nsize <= osize) return __real_realloc(ptr, nsize);  /* shrink: never fails */
+  if (fa_fail()) return NULL;
+  return __real_realloc(ptr, nsize);
+}
+
+static int l_arm(lua_State *L) {
+  fa_at = 0;
+  fa_count = 0;
+  fa_failed = 0;
+  fa_len = luaL_optinteger(L, 2, 2);
+  fa_at = luaL_checkinteger(L, 1);
+  return 0;
+}
+
+static int l_count(lua_State *L) {
+  lua_pushinteger(L, fa_count);
+  return 1;
+}
+
+static int l_disarm(lua_State *L) {
+  fa_at = 0;
+  lua_pushinteger(L, fa_count);
+  return 1;
+}
+
+static int l_failed(lua_State *L) {
+  lua_pushinteger(L, fa_failed);
+  return 1;
+}
+
+/* The panic function: as lauxlib's, a message on stderr. */
+static int fa_panic(lua_State *L) {
+  const char *msg = lua_tostring(L, -1);
+  fprintf(stderr, "PANIC: unprotected error in call to Lua API (%s)\n", msg ? msg : "?");
+  return 0;
+}
+
+/* A Lua state on the counting allocator, with _FAILALLOC set; armed from
+   NETLUA_FAILALLOC when that is set. */
+lua_State *failalloc_newstate(void) {
+  const char *env = getenv("NETLUA_FAILALLOC");
+  static const luaL_Reg fns[] = {
+    {"arm", l_arm}, {"count", l_count}, {"disarm", l_disarm}, {"failed", l_failed},
+    {NULL, NULL}};
+  lua_State *L;
+  ares_library_init_mem(ARES_LIB_INIT_ALL, fa_ares_malloc, free, fa_ares_realloc);
+  L = lua_newstate(fa_lua_alloc, NULL);
+  if (!L) return NULL;
+  lua_atpanic(L, fa_panic);
+  luaL_newlib(L, fns);
+  lua_setglobal(L, "_FAILALLOC");
+  if (env && *env) {
+    char *end;
+    fa_at = strtol(env, &end, 10);
+    if (*end == ',') fa_len = strtol(end + 1, NULL, 10);
+  }
+  return L;
+}
+#else
+typedef int failalloc_unused; /* ISO C: a translation unit is not empty */
+#endif
