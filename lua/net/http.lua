@@ -441,9 +441,10 @@ Exchange.__close = Exchange.close
 
 -- ---- request --------------------------------------------------------
 
--- "host:port" of parsed URL u, IPv6 in brackets: the name in messages.
+-- "host:port" of parsed URL u, IPv6 in brackets: the name in messages
+-- (just the host when the scheme has no known port: ftp://host/).
 local function label(u)
-  return (u.ipv6 and "[" .. u.host .. "]" or u.host) .. ":" .. tostring(u.port)
+  return (u.ipv6 and "[" .. u.host .. "]" or u.host) .. (u.port and ":" .. u.port or "")
 end
 
 -- Read the body framed by (mode, n) into the sink (or drop it when
