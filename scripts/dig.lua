@@ -100,9 +100,10 @@ local function options(args)
   for _, w in ipairs(words) do
     if TYPES[w:upper()] and not o.type and (#words > 1 or o.reverse) then o.type = w:upper()
     elseif not o.name then o.name = w
+    elseif not o.type and w:find("^%a%w*$") then return nil, "unknown record type " .. w
     else return nil, "unexpected argument: " .. w end
   end
-  if o.type and not TYPES[o.type] then return nil, "unknown type: " .. o.type end
+  if o.type and not TYPES[o.type] then return nil, "unknown record type " .. o.type end
   if o.reverse then
     o.qname = arpa(o.reverse)
     if not o.qname then return nil, "invalid IP address '" .. o.reverse .. "'", 10 end
