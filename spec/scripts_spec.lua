@@ -23,6 +23,15 @@ local function run(name, args)
   return code, out, err
 end
 
+-- The contents of file `path` ("" when it cannot be read).
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
 -- Start a script in the background; returns its pid.
 local function background(name, args, log)
   local p = io.popen(NETLUA .. " scripts/" .. name .. " " .. args .. " >" .. q(log) .. " 2>&1 </dev/null & echo $!")
@@ -269,6 +278,72 @@ describe("scripts", function()
       code, out = run("nslookup.lua", "-timeout=1 www.test 127.0.0.1:" .. env.silent_port)
       assert.are.equal(1, code)
       assert.matches("no servers could be reached", out)
+    end)
+
+    it("nslookup.lua takes dig's @SERVER form", function()
+      local code, out = run("nslookup.lua", "www.test @" .. env.server)
+      assert.are.equal(0, code, out)
+      assert.matches("Address:\t127.0.0.1#" .. env.port .. "\n", out, 1, true)
+      assert.matches("Name:\twww.test\nAddress: 192.0.2.10\n", out, 1, true)
+      code, out = run("nslookup.lua", "-type=MX test " .. q("@[::1]:" .. env.port))
+      assert.are.equal(0, code)
+      assert.matches("test\tmail exchanger = 5 mx0.test.", out, 1, true)
+    end)
+
+    -- In private user, network and mount namespaces (unshare -rnm) the
+    -- system's resolver is 127.0.0.1 (a bind-mounted resolv.conf), where
+    -- socat records every datagram: a bogus server form must send none; a
+    -- host name (the control) is asked of that resolver.
+    it("refuse a server that is neither an address nor a host name without asking anyone", function()
+      if not os.execute("unshare -rnm true 2>/dev/null") then
+        pending("no user namespaces here (unshare -rnm)")
+        return
+      end
+      local p = io.popen("mktemp -d /tmp/netlua-ns.XXXXXX")
+      local dir = p:read("l")
+      p:close()
+      finally(function() os.execute("rm -rf " .. q(dir)) end)
+      local f = assert(io.open(dir .. "/resolv.conf", "w"))
+      f:write("nameserver 127.0.0.1\n")
+      f:close()
+      -- each case: its output in dir/N.out, its status in dir/N.rc
+      local function in_namespace(cases)
+        local cmds = {}
+        for i, c in ipairs(cases) do
+          cmds[#cmds + 1] = NETLUA .. " scripts/" .. c .. " >" .. q(dir .. "/" .. i .. ".out") .. " 2>&1; echo $? >"
+            .. q(dir .. "/" .. i .. ".rc")
+        end
+        local script = "ip link set lo up && mount --bind " .. q(dir .. "/resolv.conf") .. " /etc/resolv.conf && "
+          .. "{ socat -u UDP4-RECVFROM:53,bind=127.0.0.1,fork OPEN:" .. q(dir .. "/got") .. ",creat,append & "
+          .. "S=$!; sleep 0.3; " .. table.concat(cmds, "; ") .. "; kill $S; }"
+        assert(os.execute("unshare -rnm sh -c " .. q(script)))
+        local results = {}
+        for i in ipairs(cases) do
+          results[i] = { tonumber(slurp(dir .. "/" .. i .. ".rc")), slurp(dir .. "/" .. i .. ".out") }
+        end
+        local got = io.open(dir .. "/got")
+        local n = got and #got:read("a") or 0
+        if got then got:close() end
+        os.remove(dir .. "/got")
+        return results, n
+      end
+      local bogus = { "@127.0.0.1:15399", "1.2.3.4:x", "'a b'", "127.0.0.300", "x:53", "[::1]:99999", "a..b" }
+      local cases = {}
+      for _, b in ipairs(bogus) do
+        cases[#cases + 1] = "nslookup.lua -timeout=1 www.test " .. (b:sub(1, 1) == "@" and "@" or "") .. b
+        cases[#cases + 1] = "dig.lua +time=1 www.test @" .. b
+      end
+      local results, n = in_namespace(cases)
+      assert.are.equal(0, n, "bytes sent to the system resolver")
+      for i, r in ipairs(results) do
+        local script = cases[i]:match("^(%S+)")
+        assert.are.equal(script == "dig.lua" and 10 or 2, r[1], cases[i] .. ": " .. r[2])
+        assert.matches("^" .. script:gsub("%.", "%%.") .. ": [^\n]*not a?n? ?[^\n]*host name[^\n]*\n$", r[2], nil, cases[i])
+      end
+      -- the control: a real name is asked of the system's resolver
+      results, n = in_namespace { "nslookup.lua -timeout=1 www.test ns.example.test" }
+      assert.is_true(n > 0, "the control asked nobody")
+      assert.are.equal(1, results[1][1])
     end)
 
     it("dig.lua takes @ip:port too", function()
