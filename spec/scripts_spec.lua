@@ -60,10 +60,23 @@ describe("scripts", function()
     conventions("udp_echo.lua", "sideways")
     conventions("nslookup.lua", "-type=BOGUS x")
     conventions("dig.lua", "-p")
-    local code, out = run("myip.lua", "--help")
+    conventions("smtp_send.lua", "--bogus")
+    conventions("telnet.lua", "--bogus")
+    conventions("relay.lua", "--bogus")
+    local code, out, err = run("myip.lua", "--help")
     assert.are.equal(0, code)
     assert.matches("^usage: myip%.lua", out)
-    assert.are.equal(2, (run("myip.lua", "--nonsense")))
+    code, out, err = run("myip.lua", "--nonsense")
+    assert.are.same({ 2, "" }, { code, out })
+    assert.matches("^myip%.lua: ", err)
+    -- every message a script writes itself names it as NAME.lua
+    for _, name in ipairs { "dig", "http_get", "http_server", "myip", "nslookup", "portcheck",
+      "relay", "smtp_send", "telnet", "udp_echo" } do
+      local f = assert(io.open("scripts/" .. name .. ".lua"))
+      local src = f:read("a")
+      f:close()
+      assert.is_nil(src:find('"' .. name .. ': ', 1, true), name .. ".lua has a prefix without .lua")
+    end
   end)
 
   describe("http_server.lua and http_get.lua", function()
