@@ -14,9 +14,11 @@ an error page can be read; one line on standard error names the status);
 1 when no reply came (refused, timeout, a malformed reply, a file that
 cannot be written); 2 on a bad option.
 
-The progress bar is drawn only when standard error is a terminal: the
-script asks the shell once at start (`test -t 2`), as netlua has no isatty
-of its own; redirected or piped, nothing is drawn.
+The progress bar is drawn only when standard error is a terminal (netlua's
+own isatty, the one help() pages with); redirected or piped, nothing is
+drawn. Its total is the Content-Length, read from the reply's head
+(net.http's opts.onheaders): the body itself is never traced unless -v.
+Ctrl-C stops the download with "http_get.lua: interrupted", status 130.
 ]]
 
 local net = require "net"
@@ -109,26 +111,11 @@ local function progress_bar()
   return bar
 end
 
---- A trace option for net.http: the transcript on stderr when verbose,
---- and the Content-Length of the reply noted in bar.total (read from the
---- received head, up to its empty line). nil when neither is needed.
-local function tracer(o, bar)
-  if not bar then return o.verbose or nil end
-  local in_head = true
-  return function(line)
-    if o.verbose then io.stderr:write(line, "\n") end
-    if in_head and line:sub(1, 3) == "<- " then
-      local n = line:match("^<%- [Cc][Oo][Nn][Tt][Ee][Nn][Tt]%-[Ll][Ee][Nn][Gg][Tt][Hh]:%s*(%d+)%s*$")
-      if n then bar.total = tonumber(n) end
-      if line == "<- " then in_head = false end
-    end
-  end
-end
-
---- True when standard error is a terminal (asked of the shell once).
+--- True when standard error is a terminal: netlua's isatty (in the
+--- registry, as help() finds it for paging); false under stock Lua.
 local function stderr_is_tty()
-  local ok = os.execute("test -t 2")
-  return ok == true
+  local isatty = debug.getregistry()["netlua.isatty"]
+  return type(isatty) == "function" and isatty(io.stderr) == true
 end
 
 --- Make the request; returns status, headers, body-or-count, reason, or
@@ -153,12 +140,14 @@ local function fetch(o)
       return true
     end
   end
-  local status, h, body, reason = net.http.request {
+  local ok, status, h, body, reason = pcall(net.http.request, {
     method = o.head and "HEAD" or "GET", url = o.url, timeout = o.timeout,
-    sink = sink, trace = tracer(o, bar),
-  }
+    sink = sink, trace = o.verbose or nil,
+    onheaders = bar and function(_, head) bar.total = tonumber(head["content-length"]) end,
+  })
   if file then file:close() end
-  if bar and status then bar:finish() end
+  if bar and (status or not ok) then bar:finish() end
+  if not ok then error(status, 0) end
   return status, h, body, reason
 end
 
@@ -171,6 +160,10 @@ local function main(args)
   end
   if o.help then print(USAGE) return 0 end
   local ok, status, h, _, reason = pcall(fetch, o)
+  if not ok and tostring(status):find("interrupted!$") then  -- Ctrl-C
+    io.stderr:write("http_get.lua: interrupted\n")
+    return 130
+  end
   if not ok then  -- a URL or header the client refuses raises
     io.stderr:write("http_get.lua: ", tostring(status), "\n")
     return 1

@@ -205,6 +205,55 @@ describe("scripts", function()
     end)
   end)
 
+  describe("http_get.lua against nginx", function()
+    local nginx
+    setup(function() nginx = http_helper.nginx() end)
+    teardown(function() nginx.stop() end)
+
+    -- (before: the bar's Content-Length came from a trace of every body
+    -- byte, some 250 times slower on a terminal)
+    it("-o on a terminal is quick, draws the bar, and never traces without -v", function()
+      local sum = http_helper.random_file(nginx.dir .. "/www/big20.bin", 20)
+      local out_file = nginx.dir .. "/got20.bin"
+      local t0 = require("net").now()
+      local _, _, tty = common.run("timeout 60 script -qec " .. q(common.netlua .. " scripts/http_get.lua -o " ..
+        q(out_file) .. " http://127.0.0.1:" .. nginx.port .. "/big20.bin") .. " /dev/null")
+      local took = require("net").now() - t0
+      assert.matches("\r100%% %[=+%] 20%.0 MiB / 20%.0 MiB", tty)
+      assert.is_nil(tty:find("<- ", 1, true))
+      assert.are.equal(sum, http_helper.sha256(out_file))
+      assert.is_true(took < 2, ("took %.2f s"):format(took))
+    end)
+
+    it("stops on Ctrl-C with 'interrupted' and status 130, no traceback", function()
+      -- a server that announces a big body, sends a little and stalls
+      local port = tcp_helper.free_port()
+      local head = nginx.dir .. "/stall.http"
+      local f = assert(io.open(head, "wb"))
+      f:write("HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n" .. ("x"):rep(1000))
+      f:close()
+      local p = io.popen("timeout 20 socat TCP-LISTEN:" .. port .. ",bind=127.0.0.1,reuseaddr,fork " ..
+        q("SYSTEM:cat " .. head .. "; sleep 10") .. " >/dev/null 2>&1 & echo $!")
+      local spid = p:read("l")
+      p:close()
+      finally(function() os.execute("kill " .. spid .. " 2>/dev/null") end)
+      assert(common.wait_port(port, 10))
+      -- on a terminal (the bar is drawn) and off one
+      for _, wrap in ipairs { "script", "plain" } do
+        local cmd = common.netlua .. " scripts/http_get.lua -o " .. q(nginx.dir .. "/stall.out") ..
+          " http://127.0.0.1:" .. port .. "/ & P=$!; sleep 1; kill -INT $P; wait $P; echo status=$?"
+        if wrap == "script" then cmd = "script -qec " .. q(cmd) .. " /dev/null" end
+        if wrap == "plain" then os.execute("sleep 0.2") end
+        local _, _, out, err = common.run("timeout 30 sh -c " .. q(cmd))
+        local all = out .. err
+        assert.matches("http_get%.lua: interrupted\r?\n", all, nil, wrap)
+        assert.matches("status=130", all, nil, wrap)
+        assert.is_nil(all:find("traceback", 1, true), wrap)
+        assert.is_nil(all:find(".lua:%d+:"), wrap)
+      end
+    end)
+  end)
+
   describe("portcheck.lua", function()
     it("tells open, closed and filtered ports apart, sorted", function()
       local net = require "net"
