@@ -7,8 +7,14 @@ a HEAD request), or the whole dialogue as a transcript on standard error
   netlua scripts/http_get.lua http://127.0.0.1:8080/
   netlua scripts/http_get.lua -I http://127.0.0.1:8080/file
   netlua scripts/http_get.lua -v -o big.iso http://127.0.0.1:8080/big.iso
+  netlua scripts/http_get.lua -L http://127.0.0.1:8080/old
 
-Exit status: 0 for a 2xx or 3xx reply (redirects are not followed); 22
+Redirects are followed with -L (up to net.http's max_redirects hops, as
+curl -L); without it a 3xx reply with a Location gets one line on standard
+error: "http_get.lua: 301 Moved Permanently -> Location: URL (use -L to
+follow)".
+
+Exit status: 0 for a 2xx or 3xx reply (redirects followed only with -L); 22
 for a 4xx or 5xx reply, as `curl -f` does (the body is still written, so
 an error page can be read; one line on standard error names the status);
 1 when no reply came (refused, timeout, a malformed reply, a file that
@@ -24,9 +30,10 @@ Ctrl-C stops the download with "http_get.lua: interrupted", status 130.
 local net = require "net"
 
 local USAGE = [[
-usage: http_get.lua [-v] [-I] [-o FILE] [--timeout S] URL
-Fetch URL (http://) and write the body to standard output.
+usage: http_get.lua [-v] [-I] [-L] [-o FILE] [--timeout S] URL
+Fetch URL (http:// or https://) and write the body to standard output.
   -I            HEAD request: print the status line and header fields
+  -L            follow redirects (3xx with a Location)
   -v            the whole dialogue as a transcript on standard error
   -o FILE       write the body to FILE (a progress bar on a terminal)
   --timeout S   give up after S seconds in all (default 60)
@@ -42,6 +49,7 @@ local function options(args)
     if a == "--help" or a == "-h" then o.help = true
     elseif a == "-v" then o.verbose = true
     elseif a == "-I" then o.head = true
+    elseif a == "-L" or a == "--location" then o.follow = true
     elseif a == "-o" or a == "--timeout" then
       local v = args[i + 1]
       if not v then return nil, a .. " needs a value" end
@@ -142,7 +150,7 @@ local function fetch(o)
   end
   local ok, status, h, body, reason = pcall(net.http.request, {
     method = o.head and "HEAD" or "GET", url = o.url, timeout = o.timeout,
-    sink = sink, trace = o.verbose or nil,
+    sink = sink, trace = o.verbose or nil, redirects = o.follow or nil,
     onheaders = bar and function(_, head) bar.total = tonumber(head["content-length"]) end,
   })
   if file then file:close() end
@@ -181,6 +189,10 @@ local function main(args)
     io.stdout:write("\r\n")
   end
   io.stdout:flush()
+  if status >= 300 and status < 400 and h.location and not o.follow then
+    io.stderr:write(("http_get.lua: %d %s -> Location: %s (use -L to follow)\n"):format(status,
+      reason or "", h.location))
+  end
   if status >= 400 then
     io.stderr:write(("http_get.lua: %s: the server answered %d %s\n"):format(o.url, status, reason or ""))
     return 22

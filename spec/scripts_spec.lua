@@ -225,6 +225,21 @@ describe("scripts", function()
       assert.is_true(took < 2, ("took %.2f s"):format(took))
     end)
 
+    it("says where a redirect goes, and follows it with -L", function()
+      local base = "http://127.0.0.1:" .. nginx.port
+      local code, out, err = run("http_get.lua", base .. "/redirect")
+      assert.are.equal(0, code)
+      assert.matches("301 Moved Permanently", out)
+      assert.are.equal("http_get.lua: 301 Moved Permanently -> Location: " .. base .. "/target (use -L to follow)\n", err)
+      code, out, err = run("http_get.lua", "-L " .. base .. "/redirect")
+      assert.are.same({ 0, "you found the target\n", "" }, { code, out, err })
+      code, out, err = run("http_get.lua", "-L " .. base .. "/relative")
+      assert.are.same({ 0, "you found the target\n", "" }, { code, out, err })
+      code, out, err = run("http_get.lua", "-L " .. base .. "/loop")
+      assert.are.same({ 1, "" }, { code, out })
+      assert.matches("^http_get%.lua: [^\n]*too many redirects[^\n]*\n$", err)
+    end)
+
     it("stops on Ctrl-C with 'interrupted' and status 130, no traceback", function()
       -- a server that announces a big body, sends a little and stalls
       local port = tcp_helper.free_port()
