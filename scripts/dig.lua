@@ -100,9 +100,10 @@ local function options(args)
   for _, w in ipairs(words) do
     if TYPES[w:upper()] and not o.type and (#words > 1 or o.reverse) then o.type = w:upper()
     elseif not o.name then o.name = w
+    elseif not o.type and w:find("^%a%w*$") then return nil, "unknown record type " .. w
     else return nil, "unexpected argument: " .. w end
   end
-  if o.type and not TYPES[o.type] then return nil, "unknown type: " .. o.type end
+  if o.type and not TYPES[o.type] then return nil, "unknown record type " .. o.type end
   if o.reverse then
     o.qname = arpa(o.reverse)
     if not o.qname then return nil, "invalid IP address '" .. o.reverse .. "'", 10 end
@@ -113,9 +114,20 @@ local function options(args)
   return o
 end
 
+--- True when s is a host name (letters, digits, hyphens in dot-separated
+--- labels, not all digits): only such a server is given to the resolver.
+local function is_hostname(s)
+  if #s > 253 or s:find("^[%d.]+$") then return false end
+  for label in (s:gsub("%.$", "") .. "."):gmatch("(.-)%.") do
+    if #label > 63 or not label:find("^%w[%w-]*$") or label:find("-$") then return false end
+  end
+  return true
+end
+
 --- The server: host, port and the text net.lookup takes; or nil, message.
 --- An address (IPv6 with or without brackets) is used as it is; a host name
---- is resolved with the system's resolver, as dig does.
+--- is resolved with the system's resolver, as dig does; anything else (a
+--- '@', a ':' or a space in it) is refused before any query is sent.
 local function choose_server(o)
   local host, port = o.server, o.port
   if not host then
@@ -134,13 +146,13 @@ local function choose_server(o)
     end
     if family then
       host = text
-    elseif host:match("^[%w][%w.-]*$") then
+    elseif is_hostname(host) then
       local addrs, err = net.resolve(host, { timeout = o.timeout })
       if not addrs then return nil, "couldn't get address for '" .. host .. "': " .. err end
       host = addrs[1]
     else
       return nil, "couldn't get address for '" .. host .. "': not a host name"
-        .. (host:find("^[%d.]+:%d+$") and " (use @ADDRESS -p PORT)" or "")
+        .. (host:find("^[%w.-]+:%d+$") and " (a name's port goes in -p PORT)" or "")
     end
   end
   port = port or 53

@@ -7,24 +7,33 @@ a HEAD request), or the whole dialogue as a transcript on standard error
   netlua scripts/http_get.lua http://127.0.0.1:8080/
   netlua scripts/http_get.lua -I http://127.0.0.1:8080/file
   netlua scripts/http_get.lua -v -o big.iso http://127.0.0.1:8080/big.iso
+  netlua scripts/http_get.lua -L http://127.0.0.1:8080/old
 
-Exit status: 0 for a 2xx or 3xx reply (redirects are not followed); 22
+Redirects are followed with -L (up to net.http's max_redirects hops, as
+curl -L); without it a 3xx reply with a Location gets one line on standard
+error: "http_get.lua: 301 Moved Permanently -> Location: URL (use -L to
+follow)".
+
+Exit status: 0 for a 2xx or 3xx reply (redirects followed only with -L); 22
 for a 4xx or 5xx reply, as `curl -f` does (the body is still written, so
 an error page can be read; one line on standard error names the status);
 1 when no reply came (refused, timeout, a malformed reply, a file that
 cannot be written); 2 on a bad option.
 
-The progress bar is drawn only when standard error is a terminal: the
-script asks the shell once at start (`test -t 2`), as netlua has no isatty
-of its own; redirected or piped, nothing is drawn.
+The progress bar is drawn only when standard error is a terminal (netlua's
+own isatty, the one help() pages with); redirected or piped, nothing is
+drawn. Its total is the Content-Length, read from the reply's head
+(net.http's opts.onheaders): the body itself is never traced unless -v.
+Ctrl-C stops the download with "http_get.lua: interrupted", status 130.
 ]]
 
 local net = require "net"
 
 local USAGE = [[
-usage: http_get.lua [-v] [-I] [-o FILE] [--timeout S] URL
-Fetch URL (http://) and write the body to standard output.
+usage: http_get.lua [-v] [-I] [-L] [-o FILE] [--timeout S] URL
+Fetch URL (http:// or https://) and write the body to standard output.
   -I            HEAD request: print the status line and header fields
+  -L            follow redirects (3xx with a Location)
   -v            the whole dialogue as a transcript on standard error
   -o FILE       write the body to FILE (a progress bar on a terminal)
   --timeout S   give up after S seconds in all (default 60)
@@ -40,6 +49,7 @@ local function options(args)
     if a == "--help" or a == "-h" then o.help = true
     elseif a == "-v" then o.verbose = true
     elseif a == "-I" then o.head = true
+    elseif a == "-L" or a == "--location" then o.follow = true
     elseif a == "-o" or a == "--timeout" then
       local v = args[i + 1]
       if not v then return nil, a .. " needs a value" end
@@ -109,26 +119,11 @@ local function progress_bar()
   return bar
 end
 
---- A trace option for net.http: the transcript on stderr when verbose,
---- and the Content-Length of the reply noted in bar.total (read from the
---- received head, up to its empty line). nil when neither is needed.
-local function tracer(o, bar)
-  if not bar then return o.verbose or nil end
-  local in_head = true
-  return function(line)
-    if o.verbose then io.stderr:write(line, "\n") end
-    if in_head and line:sub(1, 3) == "<- " then
-      local n = line:match("^<%- [Cc][Oo][Nn][Tt][Ee][Nn][Tt]%-[Ll][Ee][Nn][Gg][Tt][Hh]:%s*(%d+)%s*$")
-      if n then bar.total = tonumber(n) end
-      if line == "<- " then in_head = false end
-    end
-  end
-end
-
---- True when standard error is a terminal (asked of the shell once).
+--- True when standard error is a terminal: netlua's isatty (in the
+--- registry, as help() finds it for paging); false under stock Lua.
 local function stderr_is_tty()
-  local ok = os.execute("test -t 2")
-  return ok == true
+  local isatty = debug.getregistry()["netlua.isatty"]
+  return type(isatty) == "function" and isatty(io.stderr) == true
 end
 
 --- Make the request; returns status, headers, body-or-count, reason, or
@@ -153,12 +148,14 @@ local function fetch(o)
       return true
     end
   end
-  local status, h, body, reason = net.http.request {
+  local ok, status, h, body, reason = pcall(net.http.request, {
     method = o.head and "HEAD" or "GET", url = o.url, timeout = o.timeout,
-    sink = sink, trace = tracer(o, bar),
-  }
+    sink = sink, trace = o.verbose or nil, redirects = o.follow or nil,
+    onheaders = bar and function(_, head) bar.total = tonumber(head["content-length"]) end,
+  })
   if file then file:close() end
-  if bar and status then bar:finish() end
+  if bar and (status or not ok) then bar:finish() end
+  if not ok then error(status, 0) end
   return status, h, body, reason
 end
 
@@ -171,6 +168,10 @@ local function main(args)
   end
   if o.help then print(USAGE) return 0 end
   local ok, status, h, _, reason = pcall(fetch, o)
+  if not ok and tostring(status):find("interrupted!$") then  -- Ctrl-C
+    io.stderr:write("http_get.lua: interrupted\n")
+    return 130
+  end
   if not ok then  -- a URL or header the client refuses raises
     io.stderr:write("http_get.lua: ", tostring(status), "\n")
     return 1
@@ -188,6 +189,10 @@ local function main(args)
     io.stdout:write("\r\n")
   end
   io.stdout:flush()
+  if status >= 300 and status < 400 and h.location and not o.follow then
+    io.stderr:write(("http_get.lua: %d %s -> Location: %s (use -L to follow)\n"):format(status,
+      reason or "", h.location))
+  end
   if status >= 400 then
     io.stderr:write(("http_get.lua: %s: the server answered %d %s\n"):format(o.url, status, reason or ""))
     return 22

@@ -121,7 +121,7 @@ end
 local function report(o)
   local addr, note = net.myip(o.family)
   if o.brief then
-    if not addr then io.stderr:write("myip: ", note, "\n") return 1 end
+    if not addr then io.stderr:write("myip.lua: ", note, "\n") return 1 end
     print(addr)
     return 0
   end
@@ -138,7 +138,7 @@ local function report(o)
   end
   print_gateways(o.family)
   local ifs, err = net.interfaces()
-  if not ifs then io.stderr:write("myip: ", err, "\n") return 1 end
+  if not ifs then io.stderr:write("myip.lua: ", err, "\n") return 1 end
   print("interfaces")
   print_interfaces(ifs, addr, o.family)
   return addr and 0 or 1
@@ -148,7 +148,7 @@ end
 local function main(args)
   local o, err = options(args)
   if not o then
-    io.stderr:write("myip: ", err, "\n", USAGE, "\n")
+    io.stderr:write("myip.lua: ", err, "\n", USAGE, "\n")
     os.exit(2)
   end
   if o.help then print(USAGE) os.exit(0) end

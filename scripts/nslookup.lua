@@ -9,6 +9,7 @@ and so on). An address instead of a name asks for its PTR record.
   netlua scripts/nslookup.lua -type=MX example.org 9.9.9.9
   netlua scripts/nslookup.lua -port=5353 www.test 127.0.0.1
   netlua scripts/nslookup.lua www.test 127.0.0.1:5353
+  netlua scripts/nslookup.lua www.test @127.0.0.1:5353      (dig's form)
 
 Exits 0 when the server answered (even with no record of the type), 1 when
 the name does not exist or the server failed, refused or never answered,
@@ -20,8 +21,9 @@ local net = require "net"
 local USAGE = [[
 usage: nslookup.lua [options] NAME [SERVER]
 Look NAME up (A and AAAA unless -type is given; an address: its PTR) and
-print the answer as nslookup does. SERVER is an address, ADDRESS:PORT
-([IPv6]:PORT) or a host name (default: the system's first resolver, from
+print the answer as nslookup does. SERVER (or @SERVER, as dig takes it) is
+an address, ADDRESS:PORT ([IPv6]:PORT) or a host name (found with the
+system's resolver; default: the system's first resolver, from
 /etc/resolv.conf).
   -type=T, -query=T, -q=T   record type: A AAAA MX TXT NS CNAME SOA SRV PTR CAA
   -port=N                   the server's port (default 53)
@@ -57,9 +59,10 @@ local function options(args)
     else pos[#pos + 1] = a end
   end
   if o.help then return o end
-  if o.type and not TYPES[o.type] then return nil, "unknown type: " .. o.type end
+  if o.type and not TYPES[o.type] then return nil, "unknown record type " .. o.type end
   if #pos < 1 or #pos > 2 then return nil, "expected NAME [SERVER]" end
   o.name, o.server = pos[1], pos[2]
+  if o.server and o.server:sub(1, 1) == "@" then o.server = o.server:sub(2) end
   return o
 end
 
@@ -80,9 +83,20 @@ local function split_hostport(s)
   return h, p
 end
 
+--- True when s is a host name (letters, digits, hyphens in dot-separated
+--- labels, not all digits): only such a server is given to the resolver.
+local function is_hostname(s)
+  if #s > 253 or s:find("^[%d.]+$") then return false end
+  for label in (s:gsub("%.$", "") .. "."):gmatch("(.-)%.") do
+    if #label > 63 or not label:find("^%w[%w-]*$") or label:find("-$") then return false end
+  end
+  return true
+end
+
 --- The server to ask: { host, port, spec } where spec is for net opts.
 --- SERVER may be an address, "ip:port", "[ipv6]:port" (that port wins over
---- -port) or a host name (found with the system's resolver).
+--- -port) or a host name (found with the system's resolver); anything else
+--- is refused before a query is sent: nil, message, 2.
 local function choose_server(o)
   local host = o.server
   if host then
@@ -99,10 +113,13 @@ local function choose_server(o)
   local family, text = net.ip.parse(host:match("^%[(.*)%]$") or host)
   if family then
     host = text
-  else  -- a server given by name: the system's resolver finds it
+  elseif is_hostname(host) then  -- a server given by name: the system's resolver finds it
     local addrs, err = net.resolve(host, { timeout = o.timeout })
-    if not addrs then return nil, err end
+    if not addrs then return nil, err, 1 end
     host = addrs[1]
+  else
+    return nil, "not an address, ADDRESS:PORT ([IPv6]:PORT) or host name"
+      .. (host:find("^[%w.-]+:%d+$") and " (a name's port goes in -port=N)" or ""), 2
   end
   local port = o.port or 53
   return { host = host, port = port, spec = server_text(host, port) }
@@ -198,10 +215,10 @@ local function main(args)
     return 2
   end
   if o.help then print(USAGE) return 0 end
-  local server, serr = choose_server(o)
+  local server, serr, scode = choose_server(o)
   if not server then
     io.stderr:write("nslookup.lua: cannot use server ", o.server or "?", ": ", serr or "not an address", "\n")
-    return 1
+    return scode or 1
   end
   local name, types = o.name, nil
   local reverse = not o.type and is_address(name)

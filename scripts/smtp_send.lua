@@ -11,7 +11,9 @@ standard error.
 
 Exits 0 when the server accepted the message, 1 when it did not (refused
 connection, a rejected sender or recipient, a timeout: one line on
-standard error saying which), 2 on a usage error (the usage follows).
+standard error saying which), 2 on a usage error: an unknown option or a
+missing required one prints the usage, a bad value (a malformed address,
+a CR or LF in a header) one line and "try 'smtp_send.lua --help'".
 ]]
 
 local smtp = require "net.smtp"
@@ -41,7 +43,7 @@ local TAKES = { server = "one", port = "one", from = "one", to = "list", cc = "l
   bcc = "list", subject = "one", header = "list", body = "one", ["body-file"] = "one",
   helo = "one", timeout = "one" }
 
---- Options from the command line, or nil, message.
+--- Options from the command line, or nil, message (a usage error).
 local function options(args)
   local o = { to = {}, cc = {}, bcc = {}, header = {} }
   local i = 1
@@ -68,11 +70,12 @@ local function options(args)
   return o
 end
 
---- Check the options and turn them into smtp.send's table, or nil, message.
+--- Check the options and turn them into smtp.send's table, or nil,
+--- message, usage (true when the usage is to be shown: a missing option).
 local function request(o)
-  if not o.server then return nil, "--server is required" end
-  if not o.from then return nil, "--from is required" end
-  if #o.to == 0 then return nil, "--to is required" end
+  if not o.server then return nil, "--server is required", true end
+  if not o.from then return nil, "--from is required", true end
+  if #o.to == 0 then return nil, "--to is required", true end
   if o.body and o["body-file"] then return nil, "--body and --body-file exclude each other" end
   local port = o.port and math.tointeger(tonumber(o.port))
   if o.port and (not port or port < 1 or port > 65535) then return nil, "bad port: " .. o.port end
@@ -99,23 +102,24 @@ local function readbody(path)
   return s
 end
 
---- Print a usage error and the usage; returns 2.
-local function usage_error(msg)
-  io.stderr:write("smtp_send: ", msg, "\n", USAGE, "\n")
+--- Print a usage error, then the usage (`usage` true) or a hint to
+--- --help (a bad value); returns 2.
+local function usage_error(msg, usage)
+  io.stderr:write("smtp_send.lua: ", msg, "\n", usage and USAGE or "try 'smtp_send.lua --help'", "\n")
   return 2
 end
 
 local function main(args)
   local o, err = options(args)
-  if not o then return usage_error(err) end
+  if not o then return usage_error(err, true) end
   if o.help then print(USAGE) return 0 end
-  local req
-  req, err = request(o)
-  if not req then return usage_error(err) end
+  local req, usage
+  req, err, usage = request(o)
+  if not req then return usage_error(err, usage) end
   if o["body-file"] then
     req.body, err = readbody(o["body-file"])
     if not req.body then
-      io.stderr:write("smtp_send: ", err, "\n")
+      io.stderr:write("smtp_send.lua: ", err, "\n")
       return 1
     end
   end
@@ -124,7 +128,7 @@ local function main(args)
   local ok, sent, reply = pcall(smtp.send, req)
   if not ok then return usage_error((tostring(sent):gsub("^[^\n]-:%d+: ", ""))) end
   if not sent then
-    io.stderr:write("smtp_send: ", (tostring(reply):gsub("[\r\n]", " ")), "\n")
+    io.stderr:write("smtp_send.lua: ", (tostring(reply):gsub("[\r\n]", " ")), "\n")
     return 1
   end
   if o.verbose then io.stderr:write("*** sent: ", reply, "\n") end

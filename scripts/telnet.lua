@@ -66,7 +66,7 @@ local function main(args)
   if net.ip.parse(host) then addrs = { select(2, net.ip.parse(host)) }
   else addrs, rerr = net.resolve(host) end
   if not addrs or #addrs == 0 then
-    io.stderr:write("telnet: could not resolve ", host, ": ", tostring(rerr), "\n")
+    io.stderr:write("telnet.lua: could not resolve ", host, ": ", tostring(rerr), "\n")
     return 1
   end
   local c, err
@@ -77,7 +77,7 @@ local function main(args)
     if c then break end
   end
   if not c then
-    io.stderr:write("telnet: Unable to connect to remote host: ", cause(err), "\n")
+    io.stderr:write("telnet.lua: Unable to connect to remote host: ", cause(err), "\n")
     return 1
   end
   io.stdout:write("Connected to ", host, ".\nEscape character is '^]'.\n")

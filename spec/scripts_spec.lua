@@ -23,6 +23,15 @@ local function run(name, args)
   return code, out, err
 end
 
+-- The contents of file `path` ("" when it cannot be read).
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
 -- Start a script in the background; returns its pid.
 local function background(name, args, log)
   local p = io.popen(NETLUA .. " scripts/" .. name .. " " .. args .. " >" .. q(log) .. " 2>&1 </dev/null & echo $!")
@@ -51,10 +60,23 @@ describe("scripts", function()
     conventions("udp_echo.lua", "sideways")
     conventions("nslookup.lua", "-type=BOGUS x")
     conventions("dig.lua", "-p")
-    local code, out = run("myip.lua", "--help")
+    conventions("smtp_send.lua", "--bogus")
+    conventions("telnet.lua", "--bogus")
+    conventions("relay.lua", "--bogus")
+    local code, out, err = run("myip.lua", "--help")
     assert.are.equal(0, code)
     assert.matches("^usage: myip%.lua", out)
-    assert.are.equal(2, (run("myip.lua", "--nonsense")))
+    code, out, err = run("myip.lua", "--nonsense")
+    assert.are.same({ 2, "" }, { code, out })
+    assert.matches("^myip%.lua: ", err)
+    -- every message a script writes itself names it as NAME.lua
+    for _, name in ipairs { "dig", "http_get", "http_server", "myip", "nslookup", "portcheck",
+      "relay", "smtp_send", "telnet", "udp_echo" } do
+      local f = assert(io.open("scripts/" .. name .. ".lua"))
+      local src = f:read("a")
+      f:close()
+      assert.is_nil(src:find('"' .. name .. ': ', 1, true), name .. ".lua has a prefix without .lua")
+    end
   end)
 
   describe("http_server.lua and http_get.lua", function()
@@ -160,6 +182,9 @@ describe("scripts", function()
       code, out, err = run("http_get.lua", q("http://127.0.0.1:" .. tcp_helper.free_port() .. "/"))
       assert.are.same({ 1, "" }, { code, out })
       assert.matches("^http_get%.lua: .*connection refused\n$", err)
+      code, out, err = run("http_get.lua", "ftp://127.0.0.1/")
+      assert.are.same({ 1, "", "http_get.lua: 127.0.0.1: scheme 'ftp' not supported (http and https)\n" },
+        { code, out, err })
       code, _, err = run("http_get.lua", "--timeout 1 " .. q("http://nonsense:/"))
       assert.are.equal(1, code)
       assert.are.equal(1, select(2, err:gsub("\n", "")))
@@ -177,6 +202,70 @@ describe("scripts", function()
       assert.matches("\r100%% %[=+%] 3%.0 MiB / 3%.0 MiB", tty)
       assert.matches("left", tty)
       assert.are.equal(http_helper.sha256(dir .. "/www/big.bin"), http_helper.sha256(out_file))
+    end)
+  end)
+
+  describe("http_get.lua against nginx", function()
+    local nginx
+    setup(function() nginx = http_helper.nginx() end)
+    teardown(function() nginx.stop() end)
+
+    -- (before: the bar's Content-Length came from a trace of every body
+    -- byte, some 250 times slower on a terminal)
+    it("-o on a terminal is quick, draws the bar, and never traces without -v", function()
+      local sum = http_helper.random_file(nginx.dir .. "/www/big20.bin", 20)
+      local out_file = nginx.dir .. "/got20.bin"
+      local t0 = require("net").now()
+      local _, _, tty = common.run("timeout 60 script -qec " .. q(common.netlua .. " scripts/http_get.lua -o " ..
+        q(out_file) .. " http://127.0.0.1:" .. nginx.port .. "/big20.bin") .. " /dev/null")
+      local took = require("net").now() - t0
+      assert.matches("\r100%% %[=+%] 20%.0 MiB / 20%.0 MiB", tty)
+      assert.is_nil(tty:find("<- ", 1, true))
+      assert.are.equal(sum, http_helper.sha256(out_file))
+      assert.is_true(took < 2, ("took %.2f s"):format(took))
+    end)
+
+    it("says where a redirect goes, and follows it with -L", function()
+      local base = "http://127.0.0.1:" .. nginx.port
+      local code, out, err = run("http_get.lua", base .. "/redirect")
+      assert.are.equal(0, code)
+      assert.matches("301 Moved Permanently", out)
+      assert.are.equal("http_get.lua: 301 Moved Permanently -> Location: " .. base .. "/target (use -L to follow)\n", err)
+      code, out, err = run("http_get.lua", "-L " .. base .. "/redirect")
+      assert.are.same({ 0, "you found the target\n", "" }, { code, out, err })
+      code, out, err = run("http_get.lua", "-L " .. base .. "/relative")
+      assert.are.same({ 0, "you found the target\n", "" }, { code, out, err })
+      code, out, err = run("http_get.lua", "-L " .. base .. "/loop")
+      assert.are.same({ 1, "" }, { code, out })
+      assert.matches("^http_get%.lua: [^\n]*too many redirects[^\n]*\n$", err)
+    end)
+
+    it("stops on Ctrl-C with 'interrupted' and status 130, no traceback", function()
+      -- a server that announces a big body, sends a little and stalls
+      local port = tcp_helper.free_port()
+      local head = nginx.dir .. "/stall.http"
+      local f = assert(io.open(head, "wb"))
+      f:write("HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n" .. ("x"):rep(1000))
+      f:close()
+      local p = io.popen("timeout 20 socat TCP-LISTEN:" .. port .. ",bind=127.0.0.1,reuseaddr,fork " ..
+        q("SYSTEM:cat " .. head .. "; sleep 10") .. " >/dev/null 2>&1 & echo $!")
+      local spid = p:read("l")
+      p:close()
+      finally(function() os.execute("kill " .. spid .. " 2>/dev/null") end)
+      assert(common.wait_port(port, 10))
+      -- on a terminal (the bar is drawn) and off one
+      for _, wrap in ipairs { "script", "plain" } do
+        local cmd = common.netlua .. " scripts/http_get.lua -o " .. q(nginx.dir .. "/stall.out") ..
+          " http://127.0.0.1:" .. port .. "/ & P=$!; sleep 1; kill -INT $P; wait $P; echo status=$?"
+        if wrap == "script" then cmd = "script -qec " .. q(cmd) .. " /dev/null" end
+        if wrap == "plain" then os.execute("sleep 0.2") end
+        local _, _, out, err = common.run("timeout 30 sh -c " .. q(cmd))
+        local all = out .. err
+        assert.matches("http_get%.lua: interrupted\r?\n", all, nil, wrap)
+        assert.matches("status=130", all, nil, wrap)
+        assert.is_nil(all:find("traceback", 1, true), wrap)
+        assert.is_nil(all:find(".lua:%d+:"), wrap)
+      end
     end)
   end)
 
@@ -268,11 +357,84 @@ describe("scripts", function()
       assert.matches("no servers could be reached", out)
     end)
 
+    it("nslookup.lua takes dig's @SERVER form", function()
+      local code, out = run("nslookup.lua", "www.test @" .. env.server)
+      assert.are.equal(0, code, out)
+      assert.matches("Address:\t127.0.0.1#" .. env.port .. "\n", out, 1, true)
+      assert.matches("Name:\twww.test\nAddress: 192.0.2.10\n", out, 1, true)
+      code, out = run("nslookup.lua", "-type=MX test " .. q("@[::1]:" .. env.port))
+      assert.are.equal(0, code)
+      assert.matches("test\tmail exchanger = 5 mx0.test.", out, 1, true)
+    end)
+
+    -- In private user, network and mount namespaces (unshare -rnm) the
+    -- system's resolver is 127.0.0.1 (a bind-mounted resolv.conf), where
+    -- socat records every datagram: a bogus server form must send none; a
+    -- host name (the control) is asked of that resolver.
+    it("refuse a server that is neither an address nor a host name without asking anyone", function()
+      if not os.execute("unshare -rnm true 2>/dev/null") then
+        pending("no user namespaces here (unshare -rnm)")
+        return
+      end
+      local p = io.popen("mktemp -d /tmp/netlua-ns.XXXXXX")
+      local dir = p:read("l")
+      p:close()
+      finally(function() os.execute("rm -rf " .. q(dir)) end)
+      local f = assert(io.open(dir .. "/resolv.conf", "w"))
+      f:write("nameserver 127.0.0.1\n")
+      f:close()
+      -- each case: its output in dir/N.out, its status in dir/N.rc
+      local function in_namespace(cases)
+        local cmds = {}
+        for i, c in ipairs(cases) do
+          cmds[#cmds + 1] = NETLUA .. " scripts/" .. c .. " >" .. q(dir .. "/" .. i .. ".out") .. " 2>&1; echo $? >"
+            .. q(dir .. "/" .. i .. ".rc")
+        end
+        local script = "ip link set lo up && mount --bind " .. q(dir .. "/resolv.conf") .. " /etc/resolv.conf && "
+          .. "{ socat -u UDP4-RECVFROM:53,bind=127.0.0.1,fork OPEN:" .. q(dir .. "/got") .. ",creat,append & "
+          .. "S=$!; sleep 0.3; " .. table.concat(cmds, "; ") .. "; kill $S; }"
+        assert(os.execute("unshare -rnm sh -c " .. q(script)))
+        local results = {}
+        for i in ipairs(cases) do
+          results[i] = { tonumber(slurp(dir .. "/" .. i .. ".rc")), slurp(dir .. "/" .. i .. ".out") }
+        end
+        local got = io.open(dir .. "/got")
+        local n = got and #got:read("a") or 0
+        if got then got:close() end
+        os.remove(dir .. "/got")
+        return results, n
+      end
+      local bogus = { "@127.0.0.1:15399", "1.2.3.4:x", "'a b'", "127.0.0.300", "x:53", "[::1]:99999", "a..b" }
+      local cases = {}
+      for _, b in ipairs(bogus) do
+        cases[#cases + 1] = "nslookup.lua -timeout=1 www.test " .. (b:sub(1, 1) == "@" and "@" or "") .. b
+        cases[#cases + 1] = "dig.lua +time=1 www.test @" .. b
+      end
+      local results, n = in_namespace(cases)
+      assert.are.equal(0, n, "bytes sent to the system resolver")
+      for i, r in ipairs(results) do
+        local script = cases[i]:match("^(%S+)")
+        assert.are.equal(script == "dig.lua" and 10 or 2, r[1], cases[i] .. ": " .. r[2])
+        assert.matches("^" .. script:gsub("%.", "%%.") .. ": [^\n]*not a?n? ?[^\n]*host name[^\n]*\n$", r[2], nil, cases[i])
+      end
+      -- the control: a real name is asked of the system's resolver
+      results, n = in_namespace { "nslookup.lua -timeout=1 www.test ns.example.test" }
+      assert.is_true(n > 0, "the control asked nobody")
+      assert.are.equal(1, results[1][1])
+    end)
+
     it("dig.lua takes @ip:port too", function()
       local code, out = run("dig.lua", "@" .. env.server .. " www.test A +short")
       assert.are.same({ 0, "192.0.2.10\n" }, { code, out })
       code, out = run("dig.lua", "@" .. q("[::1]:" .. env.port) .. " www.test AAAA +short")
       assert.are.same({ 0, "2001:db8::10\n" }, { code, out })
+      local err
+      code, out, err = run("dig.lua", "@" .. env.server .. " www.test BOGUS")
+      assert.are.same({ 2, "" }, { code, out })
+      assert.matches("^dig%.lua: unknown record type BOGUS\n", err)
+      code, out, err = run("dig.lua", "@" .. env.server .. " -t bogus www.test")
+      assert.are.same({ 2, "" }, { code, out })
+      assert.matches("^dig%.lua: unknown record type BOGUS\n", err)
     end)
   end)
 end)

@@ -451,13 +451,25 @@ describe("net.smtp", function()
 
     it("exits 2 with the usage on a usage error", function()
       for _, args in ipairs { "", "--from a@b --to c@d", "--server 127.0.0.1 --to c@d",
-        "--server 127.0.0.1 --from a@b", "--bogus", "--server", "--server 127.0.0.1 --from a@b --to c@d --port x",
-        "--server 127.0.0.1 --from a@b --to c@d --body x --body-file y" } do
+        "--server 127.0.0.1 --from a@b", "--bogus", "--server" } do
         local _, code, out, err = common.run(script .. args)
         assert.are.equal(2, code, args)
         assert.are.equal("", out)
-        assert.matches("^smtp_send: [^\n]+\nusage: ", err)
+        assert.matches("^smtp_send%.lua: [^\n]+\nusage: ", err)
       end
+    end)
+
+    it("exits 2 with one line and a hint (no usage) on a bad value", function()
+      for _, args in ipairs { "--server 127.0.0.1 --from a@b --to c@d --port x",
+        "--server 127.0.0.1 --from a@b --to c@d --body x --body-file y",
+        "--server 127.0.0.1:" .. server.port .. " --from a@b --to 'bad address'",
+        "--server 127.0.0.1:" .. server.port .. " --from a@b --to \"$(printf 'c@d\\r\\nRCPT TO:<e@f>')\"" } do
+        local _, code, out, err = common.run(script .. args)
+        assert.are.equal(2, code, args)
+        assert.are.equal("", out)
+        assert.matches("^smtp_send%.lua: [^\n]+\ntry 'smtp_send%.lua %-%-help'\n$", err)
+      end
+      assert.are.equal(0, #server.messages())
     end)
 
     it("sends, exits 0, and shows the dialogue with -v", function()
@@ -484,7 +496,7 @@ describe("net.smtp", function()
         " --from a@example.test --to nobody@example.test --body hi")
       assert.are.equal(1, code)
       assert.are.equal("", out)
-      assert.are.equal("smtp_send: RCPT TO:<nobody@example.test> rejected: 550 5.1.1 no such user\n", err)
+      assert.are.equal("smtp_send.lua: RCPT TO:<nobody@example.test> rejected: 550 5.1.1 no such user\n", err)
       assert.are.equal(0, #server.messages())
     end)
 
@@ -493,14 +505,14 @@ describe("net.smtp", function()
       local _, code, _, err = common.run(script .. "--server 127.0.0.1:" .. port ..
         " --from a@example.test --to b@example.test")
       assert.are.equal(1, code)
-      assert.matches("^smtp_send: [^\n]*127.0.0.1:" .. port .. "[^\n]*refused\n$", err)
+      assert.matches("^smtp_send%.lua: [^\n]*127.0.0.1:" .. port .. "[^\n]*refused\n$", err)
     end)
 
     it("exits 2 and sends nothing for an injected subject", function()
       local _, code, _, err = common.run(script .. "--server 127.0.0.1:" .. server.port ..
         " --from a@example.test --to b@example.test --subject \"$(printf 'x\\r\\nBcc: e@example.test')\"")
       assert.are.equal(2, code)
-      assert.matches("^smtp_send: bad argument 'subject' to 'send' %(CR, LF or NUL not allowed", err)
+      assert.matches("^smtp_send%.lua: bad argument 'subject' to 'send' %(CR, LF or NUL not allowed", err)
       assert.are.equal(0, #server.messages())
     end)
   end)

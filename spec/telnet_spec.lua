@@ -54,7 +54,7 @@ describe("scripts/telnet.lua", function()
     local _, code, out, err = common.run(common.netlua .. " " .. TELNET .. " 127.0.0.1 " .. free)
     assert.are.equal(1, code)
     assert.are.equal("Trying 127.0.0.1...\n", out)
-    assert.are.equal("telnet: Unable to connect to remote host: Connection refused\n", err)
+    assert.are.equal("telnet.lua: Unable to connect to remote host: Connection refused\n", err)
   end)
 
   it("exits 2 on usage errors, 0 with --help", function()

@@ -411,7 +411,7 @@ local GROUPS = {
       example = 'status, headers, body = net.http.get("http://127.0.0.1:8080/")' },
     { name = "net.http.request", sig = "net.http.request{url, method, headers, body, ...} -> status, headers, body, reason",
       text = "any HTTP/1.1 request",
-      more = "also timeout (seconds for the whole request, 60), redirects (true or a hop count; off by default), sink (function, file or path: the body is streamed there), trace (true or a function), tls (options for https, help(\"tls\"); https is verified by default)",
+      more = "also timeout (seconds for the whole request, 60), redirects (true or a hop count; off by default), sink (function, file or path: the body is streamed there), trace (true or a function), tls (options for https, help(\"tls\"); https is verified by default), onheaders (function(status, headers) called before the body is read)",
       returns = "the status code, headers (any case), the body (its size with a sink) and the reason; on failure nil, message, kind",
       example = 'net.http.request{ url = "http://127.0.0.1:8080/", method = "POST", body = "x=1" }' },
     { name = "net.http.serve", sig = "net.http.serve(host, port, handler [, opts])",

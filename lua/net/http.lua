@@ -2,7 +2,7 @@
 --   local http = net.http
 --   status, headers, body = http.get("http://127.0.0.1:8080/x" [, opts])
 --   status, headers, body = http.request{method=, url=, headers=, body=,
---       timeout=, redirects=, sink= (or output=), trace=, tls=}
+--       timeout=, redirects=, sink= (or output=), trace=, tls=, onheaders=}
 -- https verifies the server as net.connect does; tls = {ca = ..., verify =
 -- false, ...} passes options (help("tls")) to every https hop.
 -- A failure (refused, timeout, a malformed reply, a TLS failure) returns
@@ -21,6 +21,9 @@
 -- With opts.sink (a function called with each chunk then nil, an open
 -- file, or a path to write) the body goes there as it arrives and the
 -- third result is the number of body bytes instead of the body.
+-- opts.onheaders(status, headers), when given, is called once the head of
+-- the response whose body will be read has arrived (not for a redirect
+-- being followed), before the body: to learn Content-Length, say.
 local net = require "net"
 local url = require "net.url"
 
@@ -166,6 +169,7 @@ local function check_request(r)
   if tr ~= nil and type(tr) ~= "boolean" and type(tr) ~= "function" and io.type(tr) ~= "file" then
     bad("trace", "true, function or file", tr)
   end
+  if r.onheaders ~= nil and type(r.onheaders) ~= "function" then bad("onheaders", "function", r.onheaders) end
   if r.tls ~= nil and r.tls ~= true and type(r.tls) ~= "table" then bad("tls", "true or a table of TLS options", r.tls) end
   local sink = r.sink or r.output
   if sink ~= nil and type(sink) ~= "function" and type(sink) ~= "string" and io.type(sink) ~= "file" then
@@ -442,9 +446,10 @@ Exchange.__close = Exchange.close
 
 -- ---- request --------------------------------------------------------
 
--- "host:port" of parsed URL u, IPv6 in brackets: the name in messages.
+-- "host:port" of parsed URL u, IPv6 in brackets: the name in messages
+-- (just the host when the scheme has no known port: ftp://host/).
 local function label(u)
-  return (u.ipv6 and "[" .. u.host .. "]" or u.host) .. ":" .. tostring(u.port)
+  return (u.ipv6 and "[" .. u.host .. "]" or u.host) .. (u.port and ":" .. u.port or "")
 end
 
 -- Read the body framed by (mode, n) into the sink (or drop it when
@@ -483,8 +488,10 @@ local function exchange(method, u, r, deadline, follow)
   if not code then return nil, reason, h end
   local mode, n = ex:framing(method, code, h)
   if not mode then return nil, n, "protocol" end
+  local drop = follow(code, h)
+  if r.onheaders and not drop then r.onheaders(code, h) end
   local body
-  body, err, kind = take_body(ex, mode, n, r.sink or r.output, follow(code, h))
+  body, err, kind = take_body(ex, mode, n, r.sink or r.output, drop)
   if body == nil then return nil, err, kind end
   return code, reason, h, body
 end
@@ -540,7 +547,8 @@ end
 -- prompt's line (notice is called from them directly, not in a tail call).
 local notice = package.loaded["net.notice"] or function() end
 
--- request{method, url, headers, body, timeout, redirects, sink|output, trace}
+-- request{method, url, headers, body, timeout, redirects, sink|output, trace,
+-- onheaders}
 -- -> status, headers, body (or byte count with a sink), reason; or nil,
 -- message, kind.
 function M.request(r)
