@@ -41,4 +41,36 @@ describe("regressions (issue #12)", function()
     assert.matches("error in task: %(error object is a table value", err)
     assert.are.equal(1, code)
   end)
+  it("binary chunks are refused for scripts, -l and require; load keeps Lua's modes", function()
+    local dir = os.tmpname(); os.remove(dir); assert(os.execute("mkdir " .. q(dir)))
+    local function put(name, data)
+      local h = assert(io.open(dir .. "/" .. name, "wb")); h:write(data); h:close()
+    end
+    local dump = string.dump(function() return {v = 1} end)
+    -- one corrupted byte past the header: what crashed netlua with SIGSEGV
+    local bad = dump:sub(1, 40) .. string.char((dump:byte(41) + 1) % 256) .. dump:sub(42)
+    put("bmod.lua", bad)
+    put("tmod.lua", "return {v = 2}")
+    put("bscript.lua", bad)
+    local cd = "cd " .. q(dir) .. " && "
+    local _, code, _, err = common.run(cd .. q(common.netlua) .. " bscript.lua")
+    assert.are.equal(1, code)
+    assert.matches("attempt to load a binary chunk %(mode is 't'%)", err)
+    _, code, _, err = common.run(cd .. q(common.netlua) .. " -l bmod -e ''")
+    assert.are.equal(1, code)
+    assert.matches("error loading module 'bmod'.-binary chunk", err)
+    local ok, out
+    ok, code, out = common.run(cd .. q(common.netlua) .. [[ -e '
+      print(require("tmod").v)
+      print(pcall(require, "bmod"))
+      local d = string.dump(function() return 7 end)
+      print(load(d)(), load(d, "d", "b")(), load(d, "d", "t"))']])
+    assert.is_true(ok, out)
+    local lines = {}
+    for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
+    assert.are.equal("2", lines[1])
+    assert.matches("^false\terror loading module 'bmod'", lines[2])
+    assert.matches("^7\t7\tnil\tattempt to load a binary chunk", lines[4])
+    os.execute("rm -rf " .. q(dir))
+  end)
 end)

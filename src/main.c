@@ -285,6 +285,37 @@ static int run_pending_tasks(lua_State *L) {
   return report(L, docall(L, 0, 0));
 }
 
+/* package.searchers[2] for netlua: Lua's own searcher, but a module file
+   is loaded as text only, as scripts are (a corrupted binary chunk can
+   crash Lua 5.4). Upvalue 1 is the package table. */
+static int text_searcher(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  const char *file;
+  lua_getfield(L, lua_upvalueindex(1), "searchpath");
+  lua_pushvalue(L, 1);
+  lua_getfield(L, lua_upvalueindex(1), "path");
+  if (lua_type(L, -1) != LUA_TSTRING)
+    return luaL_error(L, "'package.path' must be a string");
+  lua_call(L, 2, 2);
+  if (lua_isnil(L, -2)) return 1;  /* the "no file ..." lines */
+  file = lua_tostring(L, -2);
+  if (luaL_loadfilex(L, file, "t") != LUA_OK)
+    return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s",
+                      name, file, lua_tostring(L, -1));
+  lua_pushstring(L, file);
+  return 2;
+}
+
+/* Put text_searcher in the place of Lua's file searcher. */
+static void install_text_searcher(lua_State *L) {
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "searchers");
+  lua_pushvalue(L, -2);
+  lua_pushcclosure(L, text_searcher, 1);
+  lua_rawseti(L, -2, 2);
+  lua_pop(L, 2);
+}
+
 /* Everything, in protected mode: options, libraries, init, -e/-l, the
    script, then the prompt or standard input. */
 static int pmain(lua_State *L) {
@@ -308,6 +339,7 @@ static int pmain(lua_State *L) {
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
   }
   luaL_openlibs(L);
+  install_text_searcher(L);
   luaL_requiref(L, "net", luaopen_net, 1);
   lua_pop(L, 1);
   net_set_lineread(script_lineread, NULL, NULL, NULL);
