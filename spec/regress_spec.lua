@@ -3,6 +3,7 @@
 -- Each `it` names the bug it proves fixed. Cases that could hang or crash
 -- run in a child netlua under `timeout`, so a regression fails the case
 -- instead of the suite.
+local net = require "net"
 local common = require "spec.support.common"
 local q = common.q
 
@@ -19,7 +20,10 @@ end
 
 describe("regressions (issue #12)", function()
   local fds_before
-  setup(function() fds_before = common.count_fds() end)
+  setup(function()
+    net.run()  -- the loop's own epoll fd is made on first use
+    fds_before = common.count_fds()
+  end)
   teardown(function() assert.are.equal(fds_before, common.count_fds()) end)
 
   it("task error whose __tostring raises does not escape into receive", function()
@@ -72,5 +76,22 @@ describe("regressions (issue #12)", function()
     assert.matches("^false\terror loading module 'bmod'", lines[2])
     assert.matches("^7\t7\tnil\tattempt to load a binary chunk", lines[4])
     os.execute("rm -rf " .. q(dir))
+  end)
+  it("net.reverse and PTR lookups refuse a NUL in the address, sending nothing", function()
+    local dns = net.udp()
+    assert(dns:bind("127.0.0.1", 0))
+    local _, port = dns:getsockname()
+    local opts = {server = "127.0.0.1:" .. port, timeout = 0.5}
+    local ok, err = pcall(net.reverse, "127.0.0.1\0evil", opts)
+    assert.is_false(ok)
+    assert.matches("IP address expected.*NUL in address", err)
+    local r, msg = net.lookup("127.0.0.1\0evil", "PTR", opts)
+    assert.is_nil(r)
+    assert.matches("invalid name %(NUL in name%)", msg)
+    dns:settimeout(0.2)
+    local got, why = dns:receive()
+    assert.is_nil(got)
+    assert.are.equal("timeout", why)
+    dns:close()
   end)
 end)
