@@ -144,4 +144,18 @@ describe("regressions (issue #12)", function()
     assert.are.equal(3, r.n)
     u:close(); v:close()
   end)
+  it("a history file that is /dev/zero, /dev/full or a FIFO does not stop the prompt", function()
+    local pty = require "spec.support.pty"
+    for _, make in ipairs({"ln -s /dev/zero", "ln -s /dev/full", "mkfifo"}) do
+      local home = pty.tmpdir()
+      local hist = home .. "/.netlua_history"
+      if make == "mkfifo" then assert(os.execute("mkfifo " .. q(hist)))
+      else assert(os.execute(make .. " " .. q(hist))) end
+      local r = pty.run({ { expect = "history not kept" }, { expect = "> " },
+                          { send = "6*7\r" }, { expect = "42" } }, { home = home })
+      pty.rmdir(home)
+      assert.is_true(r.ok, make .. ": " .. tostring(r.why) .. "\n" .. r.out)
+      assert.are.equal(0, r.exit)
+    end
+  end)
 end)

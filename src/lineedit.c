@@ -44,6 +44,7 @@
 
 #define HISTORY_MAX 1000
 #define HISTORY_NAME ".netlua_history"
+#define HISTORY_BYTES (1 << 20)  /* a history file larger is not loaded */
 
 /* ---- output while a line is being typed ------------------------------- */
 
@@ -346,6 +347,24 @@ int lineedit_interact(void *ud, lua_State *L, int escape) {
 
 /* ---- history ---------------------------------------------------------- */
 
+/* True when the history file may be read and written: it does not exist
+   yet, or it is a regular file (a symlink to one is fine) of at most
+   HISTORY_BYTES. Anything else (a FIFO, /dev/zero, /dev/full, a
+   directory, a huge file) would block start-up or fill memory: the
+   session then keeps no history file, and says so. The open does not
+   block, even on a FIFO. */
+static int history_usable(const char *file) {
+  struct stat st;
+  const char *why = NULL;
+  int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return errno == ENOENT;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) why = "is not a regular file";
+  else if (st.st_size > HISTORY_BYTES) why = "is over 1 MB";
+  close(fd);
+  if (why) fprintf(stderr, "netlua: %s %s: history not kept\n", file, why);
+  return why == NULL;
+}
+
 /* Open the history and load ~/.netlua_history if there is a HOME; a file
    grown past HISTORY_MAX (every session appends) is rewritten with the
    last HISTORY_MAX entries. */
@@ -360,6 +379,11 @@ static void history_open(lineedit *e) {
   el_set(e->el, EL_HIST, history, e->hist);
   if (home == NULL || *home == '\0') return;
   if (asprintf(&e->histfile, "%s/%s", home, HISTORY_NAME) < 0) {
+    e->histfile = NULL;
+    return;
+  }
+  if (!history_usable(e->histfile)) {
+    free(e->histfile);
     e->histfile = NULL;
     return;
   }
@@ -384,7 +408,11 @@ static void history_append(const char *file, const char *chunk) {
     else line[k++] = (char)*p;
   }
   line[k++] = '\n';
-  fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600);
+  if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+    close(fd);  /* replaced by something else since start-up */
+    fd = -1;
+  }
   if (fd >= 0) {
     ssize_t w = 0;
     if (fstat(fd, &st) == 0 && st.st_size == 0) w = write(fd, cookie, sizeof cookie - 1);
