@@ -86,7 +86,7 @@ local GROUPS = {
   { title = "Connection methods (c = net.connect(...) or s:accept())", part = "conn", entries = {
     { name = "conn:send", sig = "c:send(data [, i [, j]]) -> last",
       text = "send all of data (or data:sub(i, j), as LuaSocket), waiting as needed",
-      more = "i and j are taken as string.sub takes them; the value returned is the index in data of the last byte sent, so without i and j it is the number of bytes sent (#data). Ctrl-C (or any error) while a send waits closes the connection: part of the data may have gone, and how much cannot be returned. A timeout leaves it open.",
+      more = "Ctrl-C (or any error) while a send waits closes the connection: part of the data may have gone, and how much cannot be returned. A timeout leaves it open. i and j are taken as string.sub takes them; what is returned is the index in data of the last byte sent, so without i and j it is the number of bytes sent (#data).",
       returns = "the index of the last byte sent (j when all went; #data without i and j); on failure nil, message (\"closed\", \"timeout\", ...), the index of the last byte that went (i - 1 when none did)",
       example = 'c:send("GET / HTTP/1.1\\r\\nHost: example.org\\r\\n\\r\\n")' },
     { name = "conn:receive", sig = "c:receive([pattern]) -> data",
