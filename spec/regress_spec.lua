@@ -158,4 +158,32 @@ describe("regressions (issue #12)", function()
       assert.are.equal(0, r.exit)
     end
   end)
+  it("an endless line costs at most about twice the line limit in memory", function()
+    -- measured in a child (VmHWM is per process): growth of the peak while
+    -- one receive meets a line four times longer than its limit
+    local code, out, err = child([[
+      local function hwm()
+        for l in io.lines("/proc/self/status") do
+          local k = l:match("^VmHWM:%s*(%d+)")
+          if k then return tonumber(k) * 1024 end
+        end
+      end
+      local cap = 4 * 1024 * 1024
+      local s = net.listen("127.0.0.1", 0)
+      local _, port = s:getsockname()
+      os.execute("bash -c 'head -c " .. 4 * cap .. " /dev/zero >/dev/tcp/127.0.0.1/" .. port ..
+                 "' 2>/dev/null &")
+      local c = s:accept()
+      c:setlinelimit(cap)
+      collectgarbage(); collectgarbage()
+      local before = hwm()
+      local r, e, partial = c:receive()
+      print(r, e, #partial, hwm() - before - 2 * cap)
+    ]], 20)
+    assert.are.equal(0, code, err)
+    local e, n, over = out:match("^nil\t(.-)\t(%d+)\t(%-?%d+)")
+    assert.are.equal("line too long", e)
+    assert.are.equal(4 * 1024 * 1024, tonumber(n))
+    assert.is_true(tonumber(over) <= 256 * 1024, out)
+  end)
 end)
