@@ -186,4 +186,18 @@ describe("regressions (issue #12)", function()
     assert.are.equal(4 * 1024 * 1024, tonumber(n))
     assert.is_true(tonumber(over) <= 256 * 1024, out)
   end)
+  it("expect's bad timeouts and net.interface(-1) are argument errors", function()
+    local c, a, s = pair()
+    for _, t in ipairs({"y", -1, 0 / 0}) do
+      local ok, err = pcall(c.expect, c, "x", t)
+      assert.is_false(ok)
+      assert.matches("bad argument #2 to 'expect' %(non%-negative number of seconds", err)
+    end
+    for _, i in ipairs({-1, 0}) do
+      local ok, err = pcall(net.interface, i)
+      assert.is_false(ok)
+      assert.matches("interface index must be at least 1", err)
+    end
+    c:close(); a:close(); s:close()
+  end)
 end)

@@ -303,7 +303,7 @@ local GROUPS = {
       example = "net.interfaces()" },
     { name = "net.interface", sig = "net.interface(name | index) -> {name, index, flags, mtu, mac, addrs}",
       text = "one interface",
-      returns = "its table; nil, \"no interface NAME\" when there is none",
+      returns = "its table; nil, \"no interface NAME\" when there is none (an index below 1 is an argument error)",
       example = 'net.interface("lo")' },
     { name = "net.myip", sig = "net.myip([family]) -> address [, note]",
       text = "the address this host uses to reach out",
