@@ -200,4 +200,31 @@ describe("regressions (issue #12)", function()
     end
     c:close(); a:close(); s:close()
   end)
+  it("port 0 to connect or send to, and a host with a port in it, are argument errors", function()
+    local ok, err = pcall(net.connect, "127.0.0.1", 0)
+    assert.is_false(ok)
+    assert.matches("port must be 1%-65535", err)
+    local u = net.udp()
+    ok, err = pcall(u.sendto, u, "x", "127.0.0.1", 0)
+    assert.matches("port must be 1%-65535", err)
+    ok, err = pcall(u.connect, u, "127.0.0.1", 0)
+    assert.matches("port must be 1%-65535", err)
+    assert.is_true(u:bind("127.0.0.1", 0))  -- binding keeps port 0: any port
+    u:close()
+    ok, err = pcall(net.relay, "127.0.0.1", 0, "127.0.0.1", 0)
+    assert.matches("port must be an integer 1%-65535", err)
+    local s = assert(net.listen("127.0.0.1", 0))
+    s:close()
+    for host, bare in pairs({["[::1]:80"] = '"::1", 80', ["127.0.0.1:80"] = '"127.0.0.1", 80',
+                             ["mail.test:25"] = '"mail.test", 25'}) do
+      ok, err = pcall(net.connect, host, 80)
+      assert.is_false(ok)
+      assert.truthy(err:find("has a port in it", 1, true), err)
+      assert.truthy(err:find("net.connect(" .. bare .. ")", 1, true), err)
+    end
+    -- IPv6 literals, bracketed or not, are hosts
+    local r, e = net.connect("[::1]", 1, {timeout = 1})
+    assert.is_nil(r)
+    assert.matches("connect %[::1%]:1", e)
+  end)
 end)

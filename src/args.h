@@ -20,6 +20,9 @@
    error naming it. */
 int args_checkport(lua_State *L, int arg);
 
+/* The same for a port to connect or send to: 1-65535 (0 is refused). */
+int args_checkdestport(lua_State *L, int arg);
+
 /* A host argument: a string without NUL bytes; else a Lua error. */
 const char *args_checkhost(lua_State *L, int arg);
 

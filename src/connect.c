@@ -319,7 +319,7 @@ static int resolved_k(lua_State *L, int status, lua_KContext ctx) {
   sock_addr addrs[ARGS_MAXADDRS];
   int n;
   (void)status; (void)ctx;
-  n = args_take_resolved(L, args_checkport(L, C_PORT), args_optfamily(L, C_OPTS), addrs, ARGS_MAXADDRS);
+  n = args_take_resolved(L, args_checkdestport(L, C_PORT), args_optfamily(L, C_OPTS), addrs, ARGS_MAXADDRS);
   if (n < 0) {
     const char *msg = lua_tostring(L, -1);
     size_t ml = strlen(msg);
@@ -365,7 +365,7 @@ static int opttrace(lua_State *L) {
 /* net.connect(host, port [, opts]) -> conn, or nil, message. */
 static int l_connect(lua_State *L) {
   const char *host = args_checkhost(L, C_HOST);
-  int port = args_checkport(L, C_PORT), family, n;
+  int port = args_checkdestport(L, C_PORT), family, n;
   double timeout;
   sock_addr addrs[2];
   net_checkopts(L, C_OPTS, connect_opts);

@@ -204,7 +204,8 @@ static int with_address(lua_State *L, int op) {
   const char *host = args_checkhost(L, h);
   sock_addr a[2];
   int n;
-  args_checkport(L, h + 1);
+  if (op == 0) args_checkport(L, h + 1);  /* bind: 0 is any port */
+  else args_checkdestport(L, h + 1);
   if (u->fd < 0) return net_closed(L);
   if (!strcmp(host, "*")) return op_run(L, op, host);
   n = args_literal(host, 0, 0, a, 2);

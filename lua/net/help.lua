@@ -74,7 +74,7 @@ local GROUPS = {
   { title = "Connections (TCP)", part = "tcp", entries = {
     { name = "net.connect", sig = "net.connect(host, port [, opts]) -> conn",
       text = "open a TCP connection",
-      more = "Every address of host is tried (IPv6 and IPv4, Happy Eyeballs); IP literals (\"::1\", \"[::1]\", \"fe80::1%lo\") are never sent to DNS. opts: timeout (seconds >= 0 for the whole call, name resolution included; nil: none), family (\"inet\" | \"inet6\"), localaddr, localport, linelimit, trace (as conn:trace, from the first step: resolving, connecting, connected or refused; false: none even with net.trace on)",
+      more = "Every address of host is tried (IPv6 and IPv4, Happy Eyeballs); IP literals (\"::1\", \"[::1]\", \"fe80::1%lo\") are never sent to DNS. port is 1-65535 (0 raises, as for u:sendto and net.relay's target); a host with a port in it (\"[::1]:80\", \"host:25\") raises: give the port apart. opts: timeout (seconds >= 0 for the whole call, name resolution included; nil: none), family (\"inet\" | \"inet6\"), localaddr, localport, linelimit, trace (as conn:trace, from the first step: resolving, connecting, connected or refused; false: none even with net.trace on)",
       returns = "a connection; on failure nil and a message naming host, port and cause, e.g. \"connect example.org:81 (93.184.216.34): connection refused\", or \"timeout\"",
       example = 'c = net.connect("example.org", 80)' },
     { name = "net.listen", sig = "net.listen(host, port [, opts]) -> server",
