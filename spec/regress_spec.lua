@@ -230,8 +230,7 @@ describe("regressions (issue #12)", function()
   it("net.connect's localport alone binds that port (as nc -p)", function()
     local s = assert(net.listen("127.0.0.1", 0))
     local _, port = s:getsockname()
-    local free = net.udp()  -- a port the system says is free now
-    assert(free:bind("127.0.0.1", 0))
+    local free = assert(net.listen("127.0.0.1", 0))  -- a TCP port free now
     local _, lp = free:getsockname()
     free:close()
     local c = assert(net.connect("127.0.0.1", port, {localport = lp}))
@@ -242,5 +241,32 @@ describe("regressions (issue #12)", function()
     local ok, err = pcall(net.connect, "127.0.0.1", port, {localport = -1})
     assert.is_false(ok)
     assert.matches("option 'localport' must be an integer 0%-65535", err)
+  end)
+  it("a second Ctrl-C inside one long C call ends netlua, as it ends lua5.4", function()
+    local f = os.tmpname()
+    local h = assert(io.open(f, "w"))
+    h:write('print("start"); io.stdout:flush(); local _ = ("a"):rep(5000):find(".-.-.-.-b"); print("never")\n')
+    h:close()
+    local function run(prog)
+      local _, _, out = common.run("sh -c " .. q(prog .. " " .. q(f) .. " & p=$!; sleep 0.5; " ..
+        "kill -INT $p; sleep 0.3; kill -0 $p && echo alive; kill -INT $p; wait $p; echo rc=$?"))
+      return out
+    end
+    local mine, theirs = run(q(common.netlua)), run("lua5.4")
+    os.remove(f)
+    assert.are.equal("start\nalive\nrc=130\n", theirs)
+    assert.are.equal(theirs, mine)
+  end)
+
+  it("signals every millisecond lose no data and raise no error (connect, accept, receive, sleep, DNS)", function()
+    local pty = require "spec.support.pty"
+    local r = pty.run({
+      { expect = "> " },
+      { tcl = "set p [exp_pid]\nexec sh -c \"while kill -WINCH $p 2>/dev/null; do sleep 0.001; done\" &" },
+      { send = 'dofile("spec/support/sigstorm.lua")\r' },
+      { re = "STORM ok \\d+ errors [^\r\n]*" },
+    }, { timeout = 60 })
+    assert.is_true(r.ok, tostring(r.why) .. "\n" .. r.out)
+    assert.truthy(r.out:find("STORM ok 150 errors none", 1, true), r.out)
   end)
 end)
