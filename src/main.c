@@ -275,14 +275,31 @@ static int script_lineread(void *ud, lua_State *L, int escape) {
   return lineedit_interact(&script_le, L, escape);
 }
 
+/* Set when Ctrl-C stopped the tasks a script left running: exit 130. */
+static int interrupted_exit;
+
 /* Tasks left when the script ends keep running until done, as a server
-   script expects. */
+   script expects. Ctrl-C then ends the program with status 130 (as a
+   shell reports SIGINT) and no traceback: the script never called the
+   net.run that was interrupted. Another error is reported as usual. */
 static int run_pending_tasks(lua_State *L) {
+  int status;
+  size_t len;
+  const char *msg;
   if (task_count(L) == 0) return LUA_OK;
   lua_getglobal(L, "net");
   lua_getfield(L, -1, "run");
   lua_remove(L, -2);
-  return report(L, docall(L, 0, 0));
+  loop_install_sigint(L);
+  status = lua_pcall(L, 0, 0, 0);
+  loop_uninstall_sigint();
+  msg = status == LUA_OK ? NULL : lua_tolstring(L, -1, &len);
+  if (msg && len >= 12 && strcmp(msg + len - 12, "interrupted!") == 0) {
+    lua_pop(L, 1);
+    interrupted_exit = 1;
+    return status;
+  }
+  return report(L, status);
 }
 
 /* package.searchers[2] for netlua: Lua's own searcher, but a module file
@@ -401,5 +418,6 @@ int main(int argc, char **argv) {
   report(L, status);
   if (script_le_open) lineedit_close(&script_le);
   lua_close(L);
+  if (interrupted_exit) return 128 + SIGINT;
   return (result && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
 }
