@@ -281,4 +281,28 @@ describe("regressions (issue #12)", function()
     assert.are.equal("serving\nrc=130\n", out)
     assert.are.equal("", err)
   end)
+  it("the prompt: message only for the chunk's own errors and Ctrl-C; user's print and _PROMPT", function()
+    local pty = require "spec.support.pty"
+    local r = pty.run({
+      { expect = "> " },
+      { send = 'error("own")\r' }, { expect = "stdin:1: own" }, { expect = "> " },
+      { send = "function f() error('deep') end\r" }, { expect = "> " },
+      { send = "f()\r" }, { expect = "in function 'f'" }, { expect = "> " },
+      { send = "while true do end\r" }, { sleep = 0.3 }, { send = "\3" },
+      { expect = "interrupted!" }, { expect = "> " },
+      { send = 'print = function(...) io.write("MINE ", select("#", ...), "\\n") end\r' },
+      { expect = "> " },
+      { send = "1, 2, 3\r" }, { expect = "MINE 3" }, { expect = "> " },
+      { send = '_PROMPT = setmetatable({}, {__tostring = function() return "P$ " end})\r' },
+      { expect = "P$ " },
+      { send = '_PROMPT = setmetatable({}, {__tostring = function() error("no") end})\r' },
+      { expect = "> " },
+    })
+    assert.is_true(r.ok, tostring(r.why) .. "\n" .. r.out)
+    local out = pty.clean(r.out)
+    assert.falsy(out:match("own%s*stack traceback"), out)
+    assert.falsy(out:match("interrupted!%s*stack traceback"), out)
+    assert.truthy(out:match("deep%s*stack traceback"), out)
+    assert.are.equal(0, r.exit)
+  end)
 end)

@@ -238,17 +238,25 @@ static char *prompt_fn(EditLine *el) {
   return e->prompt;
 }
 
-/* Choose the prompt: _PROMPT / _PROMPT2 if set (as in lua), else "> " and
-   ">> ". */
+/* The global named by upvalue 1 made a string by tostring (its
+   __tostring honoured, as lua.c does), or nil when it is nil. */
+static int prompt_text(lua_State *L) {
+  if (lua_getglobal(L, lua_tostring(L, lua_upvalueindex(1))) == LUA_TNIL) return 1;
+  luaL_tolstring(L, -1, NULL);
+  return 1;
+}
+
+/* Choose the prompt: _PROMPT / _PROMPT2 if set (as in lua, through
+   tostring), else "> " and ">> ". A __tostring that fails gives the
+   default: the prompt must come. */
 static void set_prompt(lineedit *e, int first) {
   lua_State *L = e->L;
   const char *p;
-  lua_pushglobaltable(L);
   lua_pushstring(L, first ? "_PROMPT" : "_PROMPT2");
-  lua_rawget(L, -2);
-  p = lua_tostring(L, -1);
+  lua_pushcclosure(L, prompt_text, 1);
+  p = lua_pcall(L, 0, 1, 0) == LUA_OK ? lua_tostring(L, -1) : NULL;
   snprintf(e->prompt, sizeof e->prompt, "%s", p ? p : first ? "> " : ">> ");
-  lua_pop(L, 2);
+  lua_pop(L, 1);
 }
 
 /* Read a line with libedit; push it without its newline. Returns 1, 0 at
