@@ -305,4 +305,16 @@ describe("regressions (issue #12)", function()
     assert.truthy(out:match("deep%s*stack traceback"), out)
     assert.are.equal(0, r.exit)
   end)
+  it("Ctrl-D typed while a line runs (the prompt not yet redrawn) is not lost", function()
+    local pty = require "spec.support.pty"
+    -- a line typed ahead still runs
+    local r = pty.run({ { expect = "> " }, { send = "net.sleep(0.5)\r" }, { sleep = 0.1 },
+                        { send = "6*7\r" }, { expect = "42" } })
+    assert.is_true(r.ok, tostring(r.why) .. "\n" .. r.out)
+    -- one Ctrl-D typed early ends the session, as at the prompt
+    r = pty.run({ { expect = "> " }, { send = "net.sleep(0.5)\r" }, { sleep = 0.1 },
+                  { send = "\4" } }, { no_eof = true })
+    assert.is_true(r.ok, tostring(r.why) .. "\n" .. r.out)
+    assert.are.equal(0, r.exit)
+  end)
 end)

@@ -24,12 +24,14 @@
 #include <histedit.h>
 #include <limits.h>
 #include <locale.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <termios.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -259,6 +261,28 @@ static void set_prompt(lineedit *e, int first) {
   lua_pop(L, 1);
 }
 
+/* Keys typed while the terminal was cooked (a line running, the prompt
+   not drawn yet): a Ctrl-D there is an end of file the kernel holds, and
+   the switch to raw mode would turn it into a NUL byte (Ctrl-D lost, the
+   next one taken as a key on a line that is no longer empty). Read it
+   while still cooked: returns 1 for a Ctrl-D; a line typed ahead is
+   handed to libedit as keys. */
+static int cooked_eof(lineedit *e) {
+  struct termios t;
+  struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+  char buf[1024];
+  ssize_t k;
+  if (tcgetattr(STDIN_FILENO, &t) != 0 || !(t.c_lflag & ICANON)) return 0;
+  if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) return 0;
+  k = read(STDIN_FILENO, buf, sizeof buf - 1);
+  if (k == 0) return 1;
+  if (k > 0) {
+    buf[k] = '\0';
+    el_push(e->el, buf);
+  }
+  return 0;
+}
+
 /* Read a line with libedit; push it without its newline. Returns 1, 0 at
    end of input, -1 on Ctrl-C. */
 static int edit_line(lineedit *e) {
@@ -266,6 +290,11 @@ static int edit_line(lineedit *e) {
   int n = 0;
   e->interrupted = e->escaped = e->stopped = 0;
   e->cleared = 0;
+  if (e->prompt[0] && cooked_eof(e)) {  /* the prompt's Ctrl-D, typed early */
+    fputs(e->prompt, e->out);
+    fflush(e->out);
+    return 0;
+  }
   e->editing = 1;
   el_set(e->el, EL_PREP_TERM, 1);  /* keys typed once the prompt shows are raw */
   s = el_gets(e->el, &n);
