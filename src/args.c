@@ -216,3 +216,13 @@ int args_take_resolved(lua_State *L, int port, int family, sock_addr *out, int m
   }
   return n;
 }
+
+void args_optrange(lua_State *L, int arg, size_t len, lua_Integer *i, lua_Integer *j) {
+  *i = luaL_optinteger(L, arg, 1);
+  *j = luaL_optinteger(L, arg + 1, -1);
+  if (*i < 0) *i = (lua_Integer)len + *i + 1;
+  if (*j < 0) *j = (lua_Integer)len + *j + 1;
+  if (*i < 1) *i = 1;
+  if (*j > (lua_Integer)len) *j = (lua_Integer)len;
+  if (*j < *i - 1) *j = *i - 1;  /* an empty range: it ends at i - 1 */
+}

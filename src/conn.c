@@ -389,13 +389,7 @@ static int conn_send(lua_State *L) {
   size_t len;
   lua_Integer i, j;
   luaL_checklstring(L, 2, &len);
-  i = luaL_optinteger(L, 3, 1);
-  j = luaL_optinteger(L, 4, -1);
-  if (i < 0) i = (lua_Integer)len + i + 1;
-  if (j < 0) j = (lua_Integer)len + j + 1;
-  if (i < 1) i = 1;
-  if (j > (lua_Integer)len) j = (lua_Integer)len;
-  if (j < i - 1) j = i - 1;  /* nothing to send: the last index is i - 1 */
+  args_optrange(L, 3, len, &i, &j);
   lua_settop(L, 2);
   lua_pushnumber(L, loop_deadline(c->timeout));
   lua_pushinteger(L, 0);
