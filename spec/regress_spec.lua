@@ -158,7 +158,10 @@ describe("regressions (issue #12)", function()
       assert.are.equal(0, r.exit)
     end
   end)
-  it("an endless line costs at most about twice the line limit in memory", function()
+  -- under ASan (make asan-test sets NETLUA_PRELOAD) memory has the
+  -- sanitizer's quarantine and redzones in it: nothing to measure there
+  local measure = (os.getenv("NETLUA_PRELOAD") or "") == "" and it or pending
+  measure("an endless line costs at most about twice the line limit in memory", function()
     -- measured in a child (VmHWM is per process): growth of the peak while
     -- one receive meets a line four times longer than its limit
     local code, out, err = child([[
