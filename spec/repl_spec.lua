@@ -230,8 +230,9 @@ if {$reply ne "hello 2"} { puts stderr "reply: $reply"; exit 5 }]] },
       L("_line = 1", "> "), L("half_line", "1\r\n"), L("s:close()", "true\r\n> ")))
   end)
 
-  it("prints an error with its traceback and asks again", function()
-    local _, out = session(steps(PROMPT, L('error("boom")', "stack traceback:"), PROMPT,
+  it("prints an error (a traceback when it comes from deeper code) and asks again", function()
+    local _, out = session(steps(PROMPT, L('error("boom")', "boom"), PROMPT,
+      L('function f() error("deep") end', "> "), L("f()", "stack traceback:"), PROMPT,
       L("6*7", "42\r\n"), L("error({})", "error object is a table value"), PROMPT,
       L("1 +* 2", "unexpected symbol"), PROMPT, L("6*7", "42\r\n")))
     assert.truthy(out:find("stdin:1: boom", 1, true), out)

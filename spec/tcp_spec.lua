@@ -437,7 +437,7 @@ describe("tcp", function()
       end
       local ok, err = pcall(net.connect, "127.0.0.1", 70000)
       assert.is_false(ok)
-      assert.matches("bad argument #2 .*port must be an integer 0%-65535, got 70000", err)
+      assert.matches("bad argument #2 .*port must be an integer 1%-65535, got 70000", err)
       assert.is_truthy(net.listen("127.0.0.1", "0"))
     end)
 

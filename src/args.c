@@ -18,18 +18,41 @@
 
 static char net_key;      /* registry: the net table */
 
-int args_checkport(lua_State *L, int arg) {
+/* The port at arg, from lo (0 or 1) to 65535; else an argument error. */
+static int checkport(lua_State *L, int arg, lua_Integer lo) {
   int isnum = 0;
   lua_Integer p = 0;
   if (lua_type(L, arg) == LUA_TNUMBER || lua_type(L, arg) == LUA_TSTRING)
     p = lua_tointegerx(L, arg, &isnum);
-  if (!isnum || p < 0 || p > 65535) {
+  if (!isnum || p < lo || p > 65535) {
     const char *got = lua_type(L, arg) == LUA_TSTRING || lua_type(L, arg) == LUA_TNUMBER
                           ? lua_pushfstring(L, "%s", lua_tostring(L, arg))
                           : luaL_typename(L, arg);
-    return luaL_argerror(L, arg, lua_pushfstring(L, "port must be an integer 0-65535, got %s", got));
+    if (isnum && p == 0)
+      return luaL_argerror(L, arg, "port must be 1-65535 (port 0 is no port to connect or send to)");
+    return luaL_argerror(L, arg, lua_pushfstring(L, "port must be an integer %d-65535, got %s", (int)lo, got));
   }
   return (int)p;
+}
+
+int args_checkport(lua_State *L, int arg) { return checkport(L, arg, 0); }
+
+int args_checkdestport(lua_State *L, int arg) { return checkport(L, arg, 1); }
+
+/* If h is "[addr]:port" or "name:port" (one colon, digits after it), push
+   the host part and return 1. */
+static int host_with_port(lua_State *L, const char *h, size_t len) {
+  const char *colon = strrchr(h, ':');
+  if (colon == NULL || colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+    return 0;
+  if (h[0] == '[' && colon > h + 1 && colon[-1] == ']') {
+    lua_pushlstring(L, h + 1, (size_t)(colon - h) - 2);
+    return 1;
+  }
+  if (colon == h || memchr(h, ':', (size_t)(colon - h)) != NULL || h[0] == '[') return 0;
+  (void)len;
+  lua_pushlstring(L, h, (size_t)(colon - h));
+  return 1;
 }
 
 const char *args_checkhost(lua_State *L, int arg) {
@@ -40,6 +63,11 @@ const char *args_checkhost(lua_State *L, int arg) {
   h = lua_tolstring(L, arg, &len);
   luaL_argcheck(L, strlen(h) == len, arg, "host contains a NUL byte");
   luaL_argcheck(L, len > 0, arg, "host is empty");
+  if (host_with_port(L, h, len)) {
+    const char *bare = lua_tostring(L, -1);
+    luaL_argerror(L, arg, lua_pushfstring(L, "host \"%s\" has a port in it: give the port apart, "
+                                          "as in net.connect(\"%s\", %s)", h, bare, strrchr(h, ':') + 1));
+  }
   return h;
 }
 
@@ -187,4 +215,14 @@ int args_take_resolved(lua_State *L, int port, int family, sock_addr *out, int m
     if (i < nb && n < max) out[n++] = b[i];
   }
   return n;
+}
+
+void args_optrange(lua_State *L, int arg, size_t len, lua_Integer *i, lua_Integer *j) {
+  *i = luaL_optinteger(L, arg, 1);
+  *j = luaL_optinteger(L, arg + 1, -1);
+  if (*i < 0) *i = (lua_Integer)len + *i + 1;
+  if (*j < 0) *j = (lua_Integer)len + *j + 1;
+  if (*i < 1) *i = 1;
+  if (*j > (lua_Integer)len) *j = (lua_Integer)len;
+  if (*j < *i - 1) *j = *i - 1;  /* an empty range: it ends at i - 1 */
 }

@@ -20,6 +20,13 @@
    error naming it. */
 int args_checkport(lua_State *L, int arg);
 
+/* The same for a port to connect or send to: 1-65535 (0 is refused). */
+int args_checkdestport(lua_State *L, int arg);
+
+/* Optional i and j at arg and arg + 1 over a string of len bytes, taken
+   as string.sub takes them, into 1 <= *i and *i - 1 <= *j <= len. */
+void args_optrange(lua_State *L, int arg, size_t len, lua_Integer *i, lua_Integer *j);
+
 /* A host argument: a string without NUL bytes; else a Lua error. */
 const char *args_checkhost(lua_State *L, int arg);
 

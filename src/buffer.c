@@ -41,11 +41,16 @@ int buffer_line(buffer *b, size_t *len, size_t *eol) {
   return *len - *eol > b->linemax ? BUFFER_LONG : BUFFER_LINE;
 }
 
-/* Make the block at least `cap` bytes (doubling), keeping the data. */
+/* Make the block at least `cap` bytes (doubling), keeping the data.
+   Doubling never steps over linemax + 2 when cap fits below it: a line
+   search then holds at most linemax + 2 bytes, so a line too long costs
+   about twice the limit at its peak (the block and the partial string),
+   not three times. */
 static int grow_to(buffer *b, size_t cap) {
-  size_t n = b->cap ? b->cap : BUFFER_MIN;
+  size_t n = b->cap ? b->cap : BUFFER_MIN, most = b->linemax + 2;
   char *p;
   while (n < cap) n *= 2;
+  if (cap <= most && n > most && b->cap < most) n = most;
   if (n == b->cap) return 0;
   p = realloc(b->data, n);
   if (p == NULL) { errno = ENOMEM; return -1; }

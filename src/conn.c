@@ -306,19 +306,20 @@ static void guard_push(lua_State *L, int idx) {
   lua_toclose(L, -1);
 }
 
-/* The send has ended: disarm its guard (slot 5) if it has one. */
+/* The send has ended: disarm its guard (slot 7) if it has one. */
 static void guard_disarm(lua_State *L) {
-  if (lua_gettop(L) >= 5 && lua_type(L, 5) == LUA_TUSERDATA)
-    ((sendguard *)lua_touserdata(L, 5))->armed = 0;
+  if (lua_gettop(L) >= 7 && lua_type(L, 7) == LUA_TUSERDATA)
+    ((sendguard *)lua_touserdata(L, 7))->armed = 0;
 }
 
-/* nil, err, sent: the end of a send that did not send everything (nil
-   and err at the top). The transcript shows the part that went, then why
-   the rest did not: errno e, or 0 for a timeout. */
+/* nil, err, last: the end of a send that did not send everything (nil
+   and err at the top); last is the index of the last byte sent (data is
+   sent from index first + 1). The transcript shows the part that went,
+   then why the rest did not: errno e, or 0 for a timeout. */
 static int send_fail(lua_State *L, conn *c, size_t sent, int e) {
+  size_t first = (size_t)lua_tointeger(L, 5), len = (size_t)lua_tointeger(L, 6) - first;
   if (c->tracing) {
-    size_t len;
-    const char *data = lua_tolstring(L, 2, &len);
+    const char *data = lua_tostring(L, 2) + first;
     if (sent) trace(L, 1, c, "send", data, sent);
     if (e == 0) {
       lua_pushfstring(L, "timeout sending (%I of %I bytes sent)", (lua_Integer)sent, (lua_Integer)len);
@@ -327,16 +328,18 @@ static int send_fail(lua_State *L, conn *c, size_t sent, int e) {
     }
     trace_errno(L, c, e);
   }
-  lua_pushinteger(L, (lua_Integer)sent);
+  lua_pushinteger(L, (lua_Integer)(first + sent));
   return 3;
 }
 
 /* send continuation. Stack: conn, data, deadline, bytes sent so far,
-   [guard]. */
+   first (bytes of data skipped), end (offset after the last byte to
+   send), [guard]. */
 static int send_k(lua_State *L, int status, lua_KContext ctx) {
   conn *c = lua_touserdata(L, 1);
-  size_t len, sent = (size_t)lua_tointeger(L, 4);
-  const char *data = lua_tolstring(L, 2, &len);
+  size_t sent = (size_t)lua_tointeger(L, 4), first = (size_t)lua_tointeger(L, 5);
+  size_t len = (size_t)lua_tointeger(L, 6) - first;
+  const char *data = lua_tostring(L, 2) + first;
   double deadline = lua_tonumber(L, 3);
   (void)status;
   for (;;) {
@@ -362,7 +365,7 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
         net_timeout(L);
         return send_fail(L, c, sent, 0);
       }
-      if (lua_gettop(L) < 5) guard_push(L, 1);
+      if (lua_gettop(L) < 7) guard_push(L, 1);
       loop_wait(L, c->io.fd, waitfor(&c->io), deadline, ctx, send_k);
       continue;
     }
@@ -376,18 +379,25 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
     return send_fail(L, c, sent, e);
   }
   guard_disarm(L);
-  trace(L, 1, c, "send", data, len);
-  lua_pushinteger(L, (lua_Integer)len);
+  if (len) trace(L, 1, c, "send", data, len);
+  lua_pushinteger(L, (lua_Integer)(first + len));
   return 1;
 }
 
-/* conn:send(data) -> #data, or nil, err, bytes sent. */
+/* conn:send(data [, i [, j]]) -> index of the last byte sent (with i
+   and j as in string.sub; without them, #data: the bytes sent), or nil,
+   err, index of the last byte sent. */
 static int conn_send(lua_State *L) {
   conn *c = checkconn(L, 1);
-  luaL_checkstring(L, 2);
+  size_t len;
+  lua_Integer i, j;
+  luaL_checklstring(L, 2, &len);
+  args_optrange(L, 3, len, &i, &j);
   lua_settop(L, 2);
   lua_pushnumber(L, loop_deadline(c->timeout));
   lua_pushinteger(L, 0);
+  lua_pushinteger(L, i - 1);
+  lua_pushinteger(L, j);
   return send_k(L, 0, 0);
 }
 

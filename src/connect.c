@@ -46,6 +46,7 @@ typedef struct connset {
   int epfd;               /* watches every attempt when several run */
   double next_start;
   sock_addr local;        /* opts.localaddr, if local.len */
+  int localport;          /* opts.localport alone: bind the wildcard */
   attempt a[];
 } connset;
 
@@ -134,14 +135,15 @@ static void cs_start(lua_State *L, connset *s, int i) {
   lua_pop(L, 1);
   fd = sock_socket(a->addr.u.sa.sa_family, SOCK_STREAM);
   if (fd < 0) { cs_failed(L, s, i, errno); return; }
-  if (s->local.len) {
+  if (s->local.len || s->localport) {
     sock_addr l = s->local;
+    if (!l.len) sock_any(a->addr.u.sa.sa_family, s->localport, &l);
     if (l.u.sa.sa_family != a->addr.u.sa.sa_family) {
       close(fd);
       cs_failed(L, s, i, EAFNOSUPPORT);
       return;
     }
-    if ((r = sock_bind(fd, &l, 0, -1)) != 0) { close(fd); cs_failed(L, s, i, r); return; }
+    if ((r = sock_bind(fd, &l, !s->local.len, -1)) != 0) { close(fd); cs_failed(L, s, i, r); return; }
   }
   r = sock_connect(fd, &a->addr);
   if (r != 0 && r != EINPROGRESS) { close(fd); cs_failed(L, s, i, r); return; }
@@ -277,13 +279,15 @@ static int connect_k(lua_State *L, int status, lua_KContext ctx) {
 }
 
 /* opts.localaddr and opts.localport of net.connect into *a (a->len 0
-   when not given); a bad one raises an argument error naming it. */
-static void optlocal(lua_State *L, sock_addr *a) {
+   when localaddr is not given); a bad one raises an argument error naming
+   it. Returns localport (0: none), which alone binds the wildcard of each
+   attempt's family, as nc -p does. */
+static int optlocal(lua_State *L, sock_addr *a) {
   size_t len;
   const char *la;
   int port = 0;
   memset(a, 0, sizeof *a);
-  if (lua_type(L, C_OPTS) != LUA_TTABLE) return;
+  if (lua_type(L, C_OPTS) != LUA_TTABLE) return 0;
   if (lua_getfield(L, C_OPTS, "localport") != LUA_TNIL) {
     lua_Integer p = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : -1;
     if (p < 0 || p > 65535)
@@ -301,6 +305,7 @@ static void optlocal(lua_State *L, sock_addr *a) {
       luaL_argerror(L, C_OPTS, lua_pushfstring(L, "option 'localaddr' must be a numeric address, got '%s'", la));
   }
   lua_pop(L, 2);
+  return port;
 }
 
 /* Go on with n addresses in `addrs`: make the connset and run. */
@@ -314,7 +319,7 @@ static int connect_start(lua_State *L, const sock_addr *addrs, int n) {
   }
   s = cs_new(L, n);
   for (int i = 0; i < n; i++) s->a[i].addr = addrs[i];
-  optlocal(L, &s->local);
+  s->localport = optlocal(L, &s->local);
   lua_settop(L, C_SET);
   return connect_k(L, 0, 0);
 }
@@ -324,7 +329,7 @@ static int resolved_k(lua_State *L, int status, lua_KContext ctx) {
   sock_addr addrs[ARGS_MAXADDRS];
   int n;
   (void)status; (void)ctx;
-  n = args_take_resolved(L, args_checkport(L, C_PORT), args_optfamily(L, C_OPTS), addrs, ARGS_MAXADDRS);
+  n = args_take_resolved(L, args_checkdestport(L, C_PORT), args_optfamily(L, C_OPTS), addrs, ARGS_MAXADDRS);
   if (n < 0) {
     const char *msg = lua_tostring(L, -1);
     size_t ml = strlen(msg);
@@ -370,7 +375,7 @@ static int opttrace(lua_State *L) {
 /* net.connect(host, port [, opts]) -> conn, or nil, message. */
 static int l_connect(lua_State *L) {
   const char *host = args_checkhost(L, C_HOST);
-  int port = args_checkport(L, C_PORT), family, n;
+  int port = args_checkdestport(L, C_PORT), family, n;
   double timeout;
   sock_addr addrs[2];
   net_checkopts(L, C_OPTS, connect_opts);

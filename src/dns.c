@@ -93,7 +93,8 @@ static int l_lookup(lua_State *L) {
   char arpa[80];
   dnsopts o;
   dns_check_opts(L, 3, &o, 0, NULL);
-  if (rtype == 12 && arpa_name(name, arpa, sizeof arpa)) {  /* PTR of an address */
+  if (rtype == 12 && !memchr(name, 0, len) && arpa_name(name, arpa, sizeof arpa)) {
+    /* PTR of an address (never of one cut at a NUL) */
     lua_pushstring(L, arpa);
     lua_replace(L, 1);
     name = lua_tolstring(L, 1, &len);
@@ -225,10 +226,14 @@ static int hosts_reverse(lua_State *L, const char *s) {
 
 /* net.reverse(addr [, opts]) -> name | nil, message */
 static int l_reverse(lua_State *L) {
-  const char *s = luaL_checkstring(L, 1);
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
   char arpa[80];
   int ptr = 12;
   dnsopts o;
+  if (memchr(s, 0, len))
+    return luaL_argerror(L, 1, lua_pushfstring(L, "IP address expected, got '%s' (NUL in address)",
+                                               dns_push_shown(L, s, len)));
   if (!arpa_name(s, arpa, sizeof arpa))
     return luaL_argerror(L, 1, lua_pushfstring(L, "IP address expected, got '%s'", s));
   lua_settop(L, 2);

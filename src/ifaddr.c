@@ -321,6 +321,7 @@ static int l_interface(lua_State *L) {
   int n;
   if (lua_type(L, 1) == LUA_TNUMBER) {
     index = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, index >= 1, 1, "interface index must be at least 1");
   } else {
     name = luaL_checklstring(L, 1, &len);
     luaL_argcheck(L, strlen(name) == len, 1, "interface name contains a NUL byte");

@@ -24,12 +24,14 @@
 #include <histedit.h>
 #include <limits.h>
 #include <locale.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <termios.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -44,6 +46,7 @@
 
 #define HISTORY_MAX 1000
 #define HISTORY_NAME ".netlua_history"
+#define HISTORY_BYTES (1 << 20)  /* a history file larger is not loaded */
 
 /* ---- output while a line is being typed ------------------------------- */
 
@@ -237,17 +240,47 @@ static char *prompt_fn(EditLine *el) {
   return e->prompt;
 }
 
-/* Choose the prompt: _PROMPT / _PROMPT2 if set (as in lua), else "> " and
-   ">> ". */
+/* The global named by upvalue 1 made a string by tostring (its
+   __tostring honoured, as lua.c does), or nil when it is nil. */
+static int prompt_text(lua_State *L) {
+  if (lua_getglobal(L, lua_tostring(L, lua_upvalueindex(1))) == LUA_TNIL) return 1;
+  luaL_tolstring(L, -1, NULL);
+  return 1;
+}
+
+/* Choose the prompt: _PROMPT / _PROMPT2 if set (as in lua, through
+   tostring), else "> " and ">> ". A __tostring that fails gives the
+   default: the prompt must come. */
 static void set_prompt(lineedit *e, int first) {
   lua_State *L = e->L;
   const char *p;
-  lua_pushglobaltable(L);
   lua_pushstring(L, first ? "_PROMPT" : "_PROMPT2");
-  lua_rawget(L, -2);
-  p = lua_tostring(L, -1);
+  lua_pushcclosure(L, prompt_text, 1);
+  p = lua_pcall(L, 0, 1, 0) == LUA_OK ? lua_tostring(L, -1) : NULL;
   snprintf(e->prompt, sizeof e->prompt, "%s", p ? p : first ? "> " : ">> ");
-  lua_pop(L, 2);
+  lua_pop(L, 1);
+}
+
+/* Keys typed while the terminal was cooked (a line running, the prompt
+   not drawn yet): a Ctrl-D there is an end of file the kernel holds, and
+   the switch to raw mode would turn it into a NUL byte (Ctrl-D lost, the
+   next one taken as a key on a line that is no longer empty). Read it
+   while still cooked: returns 1 for a Ctrl-D; a line typed ahead is
+   handed to libedit as keys. */
+static int cooked_eof(lineedit *e) {
+  struct termios t;
+  struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+  char buf[1024];
+  ssize_t k;
+  if (tcgetattr(STDIN_FILENO, &t) != 0 || !(t.c_lflag & ICANON)) return 0;
+  if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) return 0;
+  k = read(STDIN_FILENO, buf, sizeof buf - 1);
+  if (k == 0) return 1;
+  if (k > 0) {
+    buf[k] = '\0';
+    el_push(e->el, buf);
+  }
+  return 0;
 }
 
 /* Read a line with libedit; push it without its newline. Returns 1, 0 at
@@ -257,6 +290,11 @@ static int edit_line(lineedit *e) {
   int n = 0;
   e->interrupted = e->escaped = e->stopped = 0;
   e->cleared = 0;
+  if (e->prompt[0] && cooked_eof(e)) {  /* the prompt's Ctrl-D, typed early */
+    fputs(e->prompt, e->out);
+    fflush(e->out);
+    return 0;
+  }
   e->editing = 1;
   el_set(e->el, EL_PREP_TERM, 1);  /* keys typed once the prompt shows are raw */
   s = el_gets(e->el, &n);
@@ -346,6 +384,24 @@ int lineedit_interact(void *ud, lua_State *L, int escape) {
 
 /* ---- history ---------------------------------------------------------- */
 
+/* True when the history file may be read and written: it does not exist
+   yet, or it is a regular file (a symlink to one is fine) of at most
+   HISTORY_BYTES. Anything else (a FIFO, /dev/zero, /dev/full, a
+   directory, a huge file) would block start-up or fill memory: the
+   session then keeps no history file, and says so. The open does not
+   block, even on a FIFO. */
+static int history_usable(const char *file) {
+  struct stat st;
+  const char *why = NULL;
+  int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return errno == ENOENT;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) why = "is not a regular file";
+  else if (st.st_size > HISTORY_BYTES) why = "is over 1 MB";
+  close(fd);
+  if (why) fprintf(stderr, "netlua: %s %s: history not kept\n", file, why);
+  return why == NULL;
+}
+
 /* Open the history and load ~/.netlua_history if there is a HOME; a file
    grown past HISTORY_MAX (every session appends) is rewritten with the
    last HISTORY_MAX entries. */
@@ -360,6 +416,11 @@ static void history_open(lineedit *e) {
   el_set(e->el, EL_HIST, history, e->hist);
   if (home == NULL || *home == '\0') return;
   if (asprintf(&e->histfile, "%s/%s", home, HISTORY_NAME) < 0) {
+    e->histfile = NULL;
+    return;
+  }
+  if (!history_usable(e->histfile)) {
+    free(e->histfile);
     e->histfile = NULL;
     return;
   }
@@ -384,7 +445,11 @@ static void history_append(const char *file, const char *chunk) {
     else line[k++] = (char)*p;
   }
   line[k++] = '\n';
-  fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600);
+  if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+    close(fd);  /* replaced by something else since start-up */
+    fd = -1;
+  }
   if (fd >= 0) {
     ssize_t w = 0;
     if (fstat(fd, &st) == 0 && st.st_size == 0) w = write(fd, cookie, sizeof cookie - 1);

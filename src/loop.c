@@ -74,10 +74,17 @@ static void stop_hook(lua_State *L, lua_Debug *ar) {
   luaL_error(L, "interrupted!");
 }
 
-/* SIGINT: only set a flag and a hook, and wake epoll through a pipe. */
+/* SIGINT: only set a flag and a hook, and wake epoll through a pipe. A
+   second one while the first is still pending (code inside one long C
+   call, where no hook runs and no wait looks) ends the program the way
+   it ends lua5.4: by SIGINT itself, once this handler returns. */
 static void on_sigint(int sig) {
   int saved = errno;
-  (void)sig;
+  if (interrupted) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
   interrupted = 1;
   if (running)
     lua_sethook(running, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);

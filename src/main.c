@@ -280,14 +280,62 @@ static int script_lineread(void *ud, lua_State *L, int escape) {
   return lineedit_interact(&script_le, L, escape);
 }
 
+/* Set when Ctrl-C stopped the tasks a script left running: exit 130. */
+static int interrupted_exit;
+
 /* Tasks left when the script ends keep running until done, as a server
-   script expects. */
+   script expects. Ctrl-C then ends the program with status 130 (as a
+   shell reports SIGINT) and no traceback: the script never called the
+   net.run that was interrupted. Another error is reported as usual. */
 static int run_pending_tasks(lua_State *L) {
+  int status;
+  size_t len;
+  const char *msg;
   if (task_count(L) == 0) return LUA_OK;
   lua_getglobal(L, "net");
   lua_getfield(L, -1, "run");
   lua_remove(L, -2);
-  return report(L, docall(L, 0, 0));
+  loop_install_sigint(L);
+  status = lua_pcall(L, 0, 0, 0);
+  loop_uninstall_sigint();
+  msg = status == LUA_OK ? NULL : lua_tolstring(L, -1, &len);
+  if (msg && len >= 12 && strcmp(msg + len - 12, "interrupted!") == 0) {
+    lua_pop(L, 1);
+    interrupted_exit = 1;
+    return status;
+  }
+  return report(L, status);
+}
+
+/* package.searchers[2] for netlua: Lua's own searcher, but a module file
+   is loaded as text only, as scripts are (a corrupted binary chunk can
+   crash Lua 5.4). Upvalue 1 is the package table. */
+static int text_searcher(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  const char *file;
+  lua_getfield(L, lua_upvalueindex(1), "searchpath");
+  lua_pushvalue(L, 1);
+  lua_getfield(L, lua_upvalueindex(1), "path");
+  if (lua_type(L, -1) != LUA_TSTRING)
+    return luaL_error(L, "'package.path' must be a string");
+  lua_call(L, 2, 2);
+  if (lua_isnil(L, -2)) return 1;  /* the "no file ..." lines */
+  file = lua_tostring(L, -2);
+  if (luaL_loadfilex(L, file, "t") != LUA_OK)
+    return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s",
+                      name, file, lua_tostring(L, -1));
+  lua_pushstring(L, file);
+  return 2;
+}
+
+/* Put text_searcher in the place of Lua's file searcher. */
+static void install_text_searcher(lua_State *L) {
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "searchers");
+  lua_pushvalue(L, -2);
+  lua_pushcclosure(L, text_searcher, 1);
+  lua_rawseti(L, -2, 2);
+  lua_pop(L, 2);
 }
 
 /* Everything, in protected mode: options, libraries, init, -e/-l, the
@@ -313,6 +361,7 @@ static int pmain(lua_State *L) {
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
   }
   luaL_openlibs(L);
+  install_text_searcher(L);
   luaL_requiref(L, "net", luaopen_net, 1);
   lua_pop(L, 1);
   net_set_lineread(script_lineread, NULL, NULL, NULL);
@@ -374,5 +423,6 @@ int main(int argc, char **argv) {
   report(L, status);
   if (script_le_open) lineedit_close(&script_le);
   lua_close(L);
+  if (interrupted_exit) return 128 + SIGINT;
   return (result && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
 }

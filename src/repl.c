@@ -4,8 +4,11 @@
  *
  * Evaluation follows lua.c: a line is tried as `return <line>`, then as a
  * statement; a chunk whose syntax error ends at <eof> continues on the
- * second prompt. Results are printed through net.pretty, errors with a
- * traceback on stderr (msgh.c). Ctrl-C discards the line being typed, or
+ * second prompt. Results are printed through net.pretty (through the
+ * global print instead once the user has replaced it, as lua.c calls it),
+ * errors on stderr (msgh.c): the message alone for Ctrl-C and for an error
+ * the typed chunk raised itself, with a traceback when it came from deeper
+ * code. Ctrl-C discards the line being typed, or
  * interrupts running code ("interrupted!"); Ctrl-D on an empty line leaves.
  *
  * Failures are never silent at the prompt: notice mode (netaux.h) records
@@ -35,6 +38,7 @@ typedef struct repl {
   lua_State *L;
   const char *progname;
   lineedit le;
+  int printref;  /* the global print when the prompt started */
 } repl;
 
 /* ---- evaluation ------------------------------------------------------- */
@@ -42,6 +46,31 @@ typedef struct repl {
 /* Print the message at the top on stderr and pop it. */
 static void report(repl *r) {
   msgh_report(r->L, r->progname);
+}
+
+/* True when the error being handled was raised by the typed chunk itself
+   (or a C function it called directly): no Lua function other than the
+   chunk is on the stack below the handler. */
+static int raised_by_chunk(lua_State *L) {
+  lua_Debug ar;
+  for (int level = 1; lua_getstack(L, level, &ar); level++) {
+    lua_getinfo(L, "S", &ar);
+    if (strcmp(ar.what, "main") == 0) return 1;
+    if (strcmp(ar.what, "Lua") == 0) return 0;
+  }
+  return 0;
+}
+
+/* The prompt's message handler. A traceback only when it helps: not for
+   Ctrl-C ("interrupted!"), not for an error the typed chunk raised itself
+   (its message names stdin:LINE already); for an error from deeper code
+   (a function, a module) the traceback, as the program's handler gives. */
+static int prompt_msghandler(lua_State *L) {
+  size_t len;
+  const char *msg = lua_tolstring(L, 1, &len);
+  if (msg && ((len >= 12 && strcmp(msg + len - 12, "interrupted!") == 0) || raised_by_chunk(L)))
+    return 1;
+  return netlua_msghandler(L);
 }
 
 /* A syntax error that ends at <eof>: more lines may complete it. Pops the
@@ -102,9 +131,23 @@ static int load_statements(repl *r, int *eof) {
    (net.pretty.show, kept at r->showref), on stdout. */
 static void print_results(repl *r, int base, int showref) {
   lua_State *L = r->L;
-  int n = lua_gettop(L) - base;
+  int n = lua_gettop(L) - base, own;
   if (n <= 0) return;
   luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
+  lua_getglobal(L, "print");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->printref);
+  own = !lua_rawequal(L, -1, -2);
+  lua_pop(L, 1);
+  if (own) {  /* the user's print prints the results, as in lua.c */
+    lua_insert(L, base + 1);
+    if (lua_pcall(L, n, 0, 0) != LUA_OK) {
+      lua_pushfstring(L, "error calling 'print' (%s)", lua_tostring(L, -1));
+      report(r);
+    }
+    lua_settop(L, base);
+    return;
+  }
+  lua_pop(L, 1);
   lua_rawgeti(L, LUA_REGISTRYINDEX, showref);
   if (!lua_isfunction(L, -1)) {  /* no net.pretty: tostring them */
     lua_pop(L, 1);
@@ -188,7 +231,7 @@ static int do_chunk(repl *r, int showref) {
   lua_remove(L, -2);
   net_notice_take(L);                 /* none from before this line */
   lua_pop(L, 1);
-  lua_pushcfunction(L, netlua_msghandler);
+  lua_pushcfunction(L, prompt_msghandler);
   lua_insert(L, base + 1);
   st = lua_pcall(L, 0, LUA_MULTRET, base + 1);
   lua_remove(L, base + 1);
@@ -236,6 +279,8 @@ void repl_run(lua_State *L, const char *progname) {
   r.L = L;
   r.progname = progname;
   showref = setup_lua(L);
+  lua_getglobal(L, "print");
+  r.printref = luaL_ref(L, LUA_REGISTRYINDEX);
   lineedit_open(&r.le, L, progname);
   loop_install_sigint(L);
   net_notice_mode(L, 1);
@@ -246,5 +291,6 @@ void repl_run(lua_State *L, const char *progname) {
   fflush(stdout);
   lineedit_close(&r.le);
   luaL_unref(L, LUA_REGISTRYINDEX, showref);
+  luaL_unref(L, LUA_REGISTRYINDEX, r.printref);
   lua_settop(L, base);
 }

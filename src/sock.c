@@ -165,7 +165,10 @@ int sock_socket(int family, int type) {
 
 int sock_connect(int fd, const sock_addr *a) {
   int r;
-  do r = connect(fd, &a->u.sa, a->len); while (r != 0 && errno == EINTR);
+  r = connect(fd, &a->u.sa, a->len);
+  /* interrupted, a non-blocking connect goes on: calling again would say
+     EALREADY; the wait for writability sees how it ends */
+  if (r != 0 && errno == EINTR) return EINPROGRESS;
   return r == 0 ? 0 : errno;
 }
 

@@ -185,21 +185,33 @@ static void tasks_sweep(tasks *ts, lua_State *L) {
   }
 }
 
-/* Print a task's error with its traceback on stderr. */
+/* The message of the error value at index 1, made under lua_pcall: a
+   __tostring (or __name) that raises must not run unprotected. */
+static int task_errmsg(lua_State *L) {
+  luaL_tolstring(L, 1, NULL);
+  return 1;
+}
+
+/* Print a task's error with its traceback on stderr. The error value is
+   turned into a message on L under protection: an unprotected error in a
+   dead coroutine would jump into whatever frame the main thread is in. */
 static void task_report(lua_State *L, task *t) {
-  const char *msg = lua_tostring(t->T, -1);
-  if (msg == NULL) {
-    if (luaL_callmeta(t->T, -1, "__tostring") && lua_type(t->T, -1) == LUA_TSTRING)
-      msg = lua_tostring(t->T, -1);
-    else
-      msg = lua_pushfstring(t->T, "(error object is a %s value)", luaL_typename(t->T, -1));
-  }
+  int top = lua_gettop(L);
+  const char *msg;
+  lua_pushcfunction(L, task_errmsg);
+  lua_pushvalue(t->T, -1);
+  lua_xmove(t->T, L, 1);
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK)
+    msg = lua_tostring(L, -1);
+  else
+    msg = lua_pushfstring(L, "(error object is a %s value; its __tostring failed)",
+                          luaL_typename(t->T, -1));
   luaL_traceback(L, t->T, msg, 0);
   loop_call_hook(L, 0);
   fprintf(stderr, "netlua: error in task: %s\n", lua_tostring(L, -1));
   fflush(stderr);
   loop_call_hook(L, 1);
-  lua_pop(L, 1);
+  lua_settop(L, top);
 }
 
 /* The loop's `run` for a task: resume it from thread L. */

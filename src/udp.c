@@ -204,7 +204,8 @@ static int with_address(lua_State *L, int op) {
   const char *host = args_checkhost(L, h);
   sock_addr a[2];
   int n;
-  args_checkport(L, h + 1);
+  if (op == 0) args_checkport(L, h + 1);  /* bind: 0 is any port */
+  else args_checkdestport(L, h + 1);
   if (u->fd < 0) return net_closed(L);
   if (!strcmp(host, "*")) return op_run(L, op, host);
   n = args_literal(host, 0, 0, a, 2);
@@ -347,11 +348,16 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
     if (u->fd < 0) return net_closed(L);
     memset(&from, 0, sizeof from);
     from.len = sizeof from.u;
-    n = recvfrom(u->fd, data, size, 0, &from.u.sa, &from.len);
-    if (n >= 0) {
-      trace(L, u, "receive", data, (size_t)n, &from);
-      lua_pushlstring(L, data, (size_t)n);
-      return ctx ? 1 + pushaddr(L, &from) : 1;
+    n = recvfrom(u->fd, data, size, MSG_TRUNC, &from.u.sa, &from.len);
+    if (n >= 0) {  /* n is the datagram's whole size (MSG_TRUNC) */
+      size_t got = (size_t)n < size ? (size_t)n : size;
+      int nres;
+      trace(L, u, "receive", data, got, &from);
+      lua_pushlstring(L, data, got);
+      nres = ctx ? 1 + pushaddr(L, &from) : 1;
+      if (got == (size_t)n) return nres;
+      lua_pushinteger(L, (lua_Integer)n);  /* truncated: the size it had */
+      return nres + 1;
     }
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -378,10 +384,11 @@ static int start_recv(lua_State *L, int from) {
   return recv_k(L, 0, from);
 }
 
-/* u:receive([size]) -> datagram. */
+/* u:receive([size]) -> datagram [, whole size when it was cut to size]. */
 static int udp_receive(lua_State *L) { return start_recv(L, 0); }
 
-/* u:receivefrom([size]) -> datagram, host, port. */
+/* u:receivefrom([size]) -> datagram, host, port [, whole size when it
+   was cut to size]. */
 static int udp_receivefrom(lua_State *L) { return start_recv(L, 1); }
 
 /* net.udp([opts]) -> udp object (IPv6 dual stack, or opts.family). */
