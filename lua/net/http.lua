@@ -483,6 +483,21 @@ local function exchange(method, u, r, deadline, follow)
   return code, reason, h, body
 end
 
+-- read_response(conn [, method]) -> code, reason, headers, body, or nil,
+-- message, kind: one response read from an open connection as a request
+-- reads it (head, framing, body). The response parser without a socket
+-- (src/fuzz/http_response.lua drives it).
+function M.read_response(conn, method)
+  local ex = setmetatable({ conn = conn, deadline = net.now() + M.timeout, label = "response" }, Exchange)
+  local code, reason, h = ex:read_head()
+  if not code then return nil, reason, h end
+  local mode, n = ex:framing(method or "GET", code, h)
+  if not mode then return nil, n, "protocol" end
+  local body, err, kind = take_body(ex, mode, n)
+  if body == nil then return nil, err, kind end
+  return code, reason, h, body
+end
+
 -- The request to make after a redirect with `code` from parsed URL `u`
 -- to `where`: 303 turns into GET without a body; Authorization and Cookie
 -- are dropped when the host or port changes.
