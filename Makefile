@@ -135,7 +135,9 @@ fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/crashes; \
 	  echo "== fuzz $$t ($(FUZZTIME) s)"; \
-	  $(FUZZ_BUILD)/fuzz/$$t -max_total_time=$(FUZZTIME) -max_len=4096 -timeout=10 \
+	  case $$t in http_*) d=http;; smtp_*) d=smtp;; *) d=$$t;; esac; \
+	  dict=; [ -f spec/fuzz/$$d.dict ] && dict=-dict=spec/fuzz/$$d.dict; \
+	  $(FUZZ_BUILD)/fuzz/$$t -max_total_time=$(FUZZTIME) -max_len=4096 -timeout=10 $$dict \
 	    -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t- \
 	    $(FUZZ_BUILD)/corpus/$$t spec/fuzz/$$t || exit 1; \
 	done
