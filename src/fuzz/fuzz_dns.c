@@ -48,15 +48,38 @@ static int qtype(const uint8_t *m, size_t n) {
   return (m[off] << 8) | m[off + 1];
 }
 
-/* One record list at idx: a sequence of record tables. */
+/* tostring(record) (zone-file form, dns_text.c) inside a protected call. */
+static int record_text(lua_State *Ls) {
+  luaL_tolstring(Ls, 1, NULL);
+  return 1;
+}
+
+/* One record list at idx: a sequence of record tables, each printable
+   (tostring gives a line without control bytes: it goes to terminals). */
 static void check_records(int idx) {
   lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
   for (lua_Integer i = 1; i <= n; i++) {
+    size_t len;
+    const char *s;
     CHECK(lua_rawgeti(L, idx, i) == LUA_TTABLE);
     CHECK(lua_getfield(L, -1, "name") == LUA_TSTRING);
     CHECK(lua_getfield(L, -2, "type") == LUA_TSTRING);
     CHECK(lua_getfield(L, -3, "ttl") == LUA_TNUMBER && lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0);
-    lua_pop(L, 4);
+    lua_pop(L, 3);
+    lua_pushcfunction(L, record_text);
+    lua_insert(L, -2);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+      fprintf(stderr, "fuzz_dns: tostring(record) raised: %s\n", lua_tostring(L, -1));
+      abort();
+    }
+    s = lua_tolstring(L, -1, &len);
+    for (size_t k = 0; k < len; k++) {
+      if ((unsigned char)s[k] < 0x20 || s[k] == 0x7f) {
+        fprintf(stderr, "fuzz_dns: control byte 0x%02x in tostring(record): %s\n", (unsigned char)s[k], s);
+        abort();
+      }
+    }
+    lua_pop(L, 1);
   }
 }
 
