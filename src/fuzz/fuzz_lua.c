@@ -5,7 +5,7 @@
  * driver chunk (src/fuzz/NAME.lua; $NETLUA_FUZZ_DRIVER overrides it).
  *
  * One Lua state per process: the standard libraries, `net` (as netlua
- * preloads it) and one global, memconn(data [, linemax]), a real
+ * preloads it) and one global, memconn(data [, linemax [, seed]]), a real
  * connection (conn.c) whose transport reads `data` from memory in pieces
  * of sizes derived from the data, then the end of the stream; writes are
  * taken and dropped. So receive("l"/"L"/n/"a"), the line limit, partial
@@ -72,10 +72,12 @@ typedef struct memsrc {
 static ssize_t mem_read(transport *t, char *buf, size_t len) {
   memsrc *m = t->state;
   size_t n = m->len - m->pos;
-  m->rng ^= m->rng << 13;
-  m->rng ^= m->rng >> 17;
-  m->rng ^= m->rng << 5;
-  if (m->rng % 4 != 0) {            /* mostly short reads: 1..64 bytes */
+  if (m->rng != 0) {                /* 0: every read as large as it can be */
+    m->rng ^= m->rng << 13;
+    m->rng ^= m->rng >> 17;
+    m->rng ^= m->rng << 5;
+  }
+  if (m->rng != 0 && m->rng % 4 != 0) {  /* mostly short reads: 1..64 bytes */
     size_t cut = 1 + (m->rng >> 8) % 64;
     if (n > cut) n = cut;
   }
@@ -103,7 +105,8 @@ static void mem_close(transport *t) {
 
 static const transport_ops mem_ops = {mem_read, mem_write, mem_shutdown, mem_close};
 
-/* memconn(data [, linemax]) -> a connection reading data. */
+/* memconn(data [, linemax [, seed]]) -> a connection reading data in
+   pieces drawn from seed (default: from the length; 0: whole reads). */
 static int l_memconn(lua_State *Ls) {
   size_t len;
   const char *s = luaL_checklstring(Ls, 1, &len);
@@ -115,8 +118,7 @@ static int l_memconn(lua_State *Ls) {
   if (m == NULL || (m->data = malloc(len ? len : 1)) == NULL) abort();
   memcpy(m->data, s, len);
   m->len = len;
-  m->rng = 0x9e3779b9u ^ (uint32_t)(len * 2654435761u);
-  if (m->rng == 0) m->rng = 1;
+  m->rng = (uint32_t)luaL_optinteger(Ls, 3, (lua_Integer)(0x9e3779b9u ^ (uint32_t)(len * 2654435761u)));
   memset(&peer, 0, sizeof peer);
   io.ops = &mem_ops;
   io.fd = dup(spare_fd);

@@ -6,8 +6,9 @@
 local serve = require "net.httpserve"
 local opts = { maxheader = 2048, maxbody = 4096, timeout = 30 }
 
-return function(data)
-  local c <close> = memconn(data, opts.maxheader + 2)
+-- Read up to 8 requests from c; returns their outcomes as one string.
+local function read_all(c)
+  local seen = {}
   for _ = 1, 8 do
     local req, status, why = serve.read_request(c, opts)
     if not req then
@@ -15,8 +16,10 @@ return function(data)
         assert(math.type(status) == "integer" and status >= 400 and status <= 599, "bad refusal status")
         assert(type(why) == "string", "refusal without a reason")
       end
-      return
+      seen[#seen + 1] = "end " .. tostring(status) .. " " .. tostring(why)
+      break
     end
+    seen[#seen + 1] = table.concat({ req.method, req.target, req.version, tostring(req.headers), req.body }, "\0")
     for _, k in ipairs { "method", "target", "version", "path", "query", "decoded_path", "body" } do
       assert(type(req[k]) == "string", "request without " .. k)
     end
@@ -24,4 +27,12 @@ return function(data)
     for k, v in pairs(req.headers) do assert(type(k) == "string" and type(v) == "string", "bad header") end
     assert(#req.body <= opts.maxbody, "body over maxbody")
   end
+  return table.concat(seen, "\n")
+end
+
+return function(data)
+  local c <close> = memconn(data, opts.maxheader + 2)
+  local w <close> = memconn(data, opts.maxheader + 2, 0)
+  local a, b = read_all(c), read_all(w)
+  assert(a == b, "the outcome depends on how the bytes were split:\n" .. a .. "\n" .. b)
 end
