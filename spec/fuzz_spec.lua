@@ -15,4 +15,15 @@ describe("found by fuzzing", function()
     assert.are.equal('0 issue "letsencrypt.org"',
       net.dns.rdata({ type = "CAA", flags = 0, tag = "issue", value = "letsencrypt.org" }))
   end)
+
+  -- spec/fuzz/transcript/crash-utf8-c1-csi.txt: U+009B (CSI) in valid
+  -- UTF-8 passed through transcript.visible, so a peer could move the
+  -- cursor or clear the screen of whoever reads the transcript.
+  it("crash-utf8-c1-csi: the transcript escapes C1 controls inside UTF-8", function()
+    local t = require "net.transcript"
+    assert.are.equal("ok \\xc2\\x9b2J caf\u{e9}", t.visible("ok \u{9b}2J caf\u{e9}"))
+    assert.are.equal("\\xc2\\x85", t.visible("\xc2\x85"))
+    local lines = t.format("receive", "250 \u{9b}31m ok\r\n", nil, { colored = false })
+    assert.are.equal("<- 250 \\xc2\\x9b31m ok", lines[1])
+  end)
 end)
