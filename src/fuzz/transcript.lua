@@ -9,6 +9,9 @@ local function clean(line, colored, what)
   if colored then line = line:gsub("\27%[[%d;]*m", "") end
   local bad = line:find("[%c\127]")
   assert(not bad, string.format("%s: raw control byte 0x%02x in %q", what, bad and line:byte(bad) or 0, line))
+  -- C1 controls (U+0080-U+009F) in UTF-8: U+009B is CSI to many terminals
+  local c1 = utf8.len(line) and line:find("\xC2[\x80-\x9F]")
+  assert(not c1, string.format("%s: C1 control U+00%02X in %q", what, c1 and line:byte(c1 + 1) or 0, line))
 end
 
 return function(data)
