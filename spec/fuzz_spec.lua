@@ -26,4 +26,16 @@ describe("found by fuzzing", function()
     local lines = t.format("receive", "250 \u{9b}31m ok\r\n", nil, { colored = false })
     assert.are.equal("<- 250 \\xc2\\x9b31m ok", lines[1])
   end)
+
+  -- spec/fuzz/http_response/crash-header-control-bytes.http: a response
+  -- header value with control bytes (here ESC and DC1) is kept, as RFC 9110
+  -- allows, but tostring(headers), which the prompt prints, gave them raw.
+  it("crash-header-control-bytes: tostring(headers) escapes control bytes", function()
+    local http = require "net.http"
+    local h = http.headers()
+    h["X-A"] = "1 2\0170\27[2J"
+    h["Server"] = "nginx"
+    assert.are.equal("X-A: 1 2\\x110\\x1b[2J\nServer: nginx", tostring(h))
+    assert.are.equal("1 2\0170\27[2J", h["x-a"])
+  end)
 end)

@@ -14,7 +14,8 @@
 -- received; looking a name up in any case works (h["content-type"]);
 -- pairs(h) goes in the order received; repeated fields are joined with
 -- ", "; http.values(h, name) gives each received value separately (the way
--- to read several Set-Cookie fields); tostring(h) prints them.
+-- to read several Set-Cookie fields); tostring(h) prints them, control
+-- bytes made visible as in a transcript.
 --
 -- With opts.sink (a function called with each chunk then nil, an open
 -- file, or a path to write) the body goes there as it arrives and the
@@ -68,9 +69,9 @@ function M.headers()
         until not name
       end, h, nil
     end,
-    __tostring = function()
-      local out = {}
-      for name, v in pairs(h) do out[#out + 1] = name .. ": " .. tostring(v) end
+    __tostring = function()  -- control bytes from the peer shown escaped
+      local out, visible = {}, require("net.transcript").visible
+      for name, v in pairs(h) do out[#out + 1] = visible(name .. ": " .. tostring(v)) end
       return table.concat(out, "\n")
     end,
   })
