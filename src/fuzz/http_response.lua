@@ -26,7 +26,10 @@ return function(data)
     assert(type(reason) == "string", "bad reason")
     assert(type(body) == "string", "bad body")
     for k, v in pairs(h) do assert(type(k) == "string" and type(v) == "string", "bad header") end
-    assert(type(tostring(h)) == "string")
+    -- the headers print (at the prompt) without raw control bytes
+    local text = tostring(h)
+    local bad = text:find("[\0-\9\11-\31\127]") or (utf8.len(text) and text:find("\xC2[\x80-\x9F]"))
+    assert(not bad, string.format("control byte in tostring(headers): %q", text))
     for _, k in ipairs { "content-length", "transfer-encoding", "x" } do
       for _, v in ipairs(http.values(h, k)) do assert(type(v) == "string") end
     end
