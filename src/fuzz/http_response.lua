@@ -1,7 +1,10 @@
 -- src/fuzz/http_response.lua: fuzz driver of the HTTP client's response
 -- parser (net.http.read_response: status line, headers, Content-Length,
--- chunked and close-delimited bodies). The input is what the server sends.
--- A result or nil, message is fine; a raise is a finding.
+-- chunked and close-delimited bodies), and of http.request following
+-- redirects, with net.connect answering a connection that reads the input
+-- each time. The input is what the server sends. A result or nil, message
+-- is fine; a raise is a finding.
+local net = require "net"
 local http = require "net.http"
 -- limits small enough for inputs of a few KiB to cross them
 http.max_line, http.max_header_bytes, http.chunk = 300, 1500, 100
@@ -21,6 +24,11 @@ return function(data)
   local w <close> = memconn(data, max_line, 0)
   local a, b = outcome(code, reason, h, body), outcome(http.read_response(w, method))
   assert(a == b, "the outcome depends on how the bytes were split:\n" .. a .. "\n" .. b)
+  local connect = net.connect
+  net.connect = function() return memconn(data, max_line) end
+  local rcode, rerr = http.request { url = "http://127.0.0.1:8080/a/b?c", redirects = true, method = method }
+  net.connect = connect
+  assert(math.type(rcode) == "integer" or type(rerr) == "string", "request gave neither a code nor a message")
   if code then
     assert(math.type(code) == "integer" and code >= 100 and code <= 999, "bad code")
     assert(type(reason) == "string", "bad reason")
