@@ -84,7 +84,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/share/lua/5.4/net $(DESTDIR)$(PREFIX)/share/netlua
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz build-failalloc
 
 # ---- hardening checks (issue #12): see doc/HACKING.md, "Hardening checks" ----
 # build-failalloc/: ASan+UBSan, with the counting, failing allocator
@@ -110,3 +110,59 @@ check-hardening: all failalloc
 check-hardening-short: all failalloc
 	NETLUA_FAILALLOC_BIN=$(abspath build-failalloc/netlua) \
 	  $(MAKE) test SPECS='$(HARDENING_SPECS)'
+
+# ---- fuzzing (libFuzzer, clang) ---------------------------------------------
+#   make fuzz          each target for FUZZTIME seconds (default 60); new
+#                      inputs go to $(FUZZ_BUILD)/corpus/TARGET, crashes to
+#                      $(FUZZ_BUILD)/crashes/ (never into the tree)
+#   make fuzz-replay   every file of spec/fuzz/TARGET/ once through its target
+# The core objects are rebuilt with clang and -fsanitize=fuzzer-no-link in
+# $(FUZZ_BUILD)/obj; src/fuzz/ holds the targets (see doc/HACKING.md).
+FUZZ_BUILD   ?= build-fuzz
+FUZZCC       ?= clang
+FUZZTIME     ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_C       := buffer dns
+FUZZ_LUA     := http_response http_request url smtp_reply transcript
+FUZZ_TARGETS := $(FUZZ_C) $(FUZZ_LUA)
+FUZZ_BINS    := $(addprefix $(FUZZ_BUILD)/fuzz/,$(FUZZ_TARGETS))
+FUZZ_CORE    := $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(CORE_SRC)) $(FUZZ_BUILD)/obj/luafiles.o
+
+.PHONY: fuzz fuzz-build fuzz-replay
+$(FUZZ_CORE): CFLAGS := -O1 -g
+$(FUZZ_CORE): SAN := -fsanitize=fuzzer-no-link $(FUZZ_SAN)
+
+$(FUZZ_BUILD)/obj/%.o: src/%.c $(HEADERS) | $(FUZZ_BUILD)/obj
+	$(FUZZCC) $(ALLCFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/luafiles.c: tools/embed.lua $(LUA_SRC) | $(FUZZ_BUILD)/obj
+	$(LUA) tools/embed.lua $@ $(LUA_SRC)
+
+$(FUZZ_BUILD)/obj/luafiles.o: $(FUZZ_BUILD)/luafiles.c src/net.h
+	$(FUZZCC) $(ALLCFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/obj $(FUZZ_BUILD)/fuzz:
+	mkdir -p $@
+
+$(FUZZ_BUILD)/fuzz/buffer $(FUZZ_BUILD)/fuzz/dns: $(FUZZ_BUILD)/fuzz/%: src/fuzz/fuzz_%.c $(FUZZ_CORE) | $(FUZZ_BUILD)/fuzz
+	$(FUZZCC) $(WARN) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) $(PKGCFLAGS) -Isrc $< $(FUZZ_CORE) -o $@ $(PKGLIBS) -lm
+
+$(addprefix $(FUZZ_BUILD)/fuzz/,$(FUZZ_LUA)): $(FUZZ_BUILD)/fuzz/%: src/fuzz/fuzz_lua.c src/fuzz/%.lua $(FUZZ_CORE) | $(FUZZ_BUILD)/fuzz
+	$(FUZZCC) $(WARN) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) $(PKGCFLAGS) -Isrc \
+	  -DFUZZ_DRIVER='"$(abspath src/fuzz/$*.lua)"' $< $(FUZZ_CORE) -o $@ $(PKGLIBS) -lm
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz-replay: fuzz-build
+	sh src/fuzz/replay.sh $(FUZZ_BUILD)/fuzz spec/fuzz $(FUZZ_TARGETS)
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/crashes; \
+	  echo "== fuzz $$t ($(FUZZTIME) s)"; \
+	  case $$t in http_*) d=http;; smtp_*) d=smtp;; *) d=$$t;; esac; \
+	  dict=; [ -f spec/fuzz/$$d.dict ] && dict=-dict=spec/fuzz/$$d.dict; \
+	  $(FUZZ_BUILD)/fuzz/$$t -max_total_time=$(FUZZTIME) -max_len=4096 -timeout=10 $$dict \
+	    -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t- \
+	    $(FUZZ_BUILD)/corpus/$$t spec/fuzz/$$t || exit 1; \
+	done

@@ -36,7 +36,9 @@ void buffer_free(buffer *b);
 
 /* Unread bytes and where they start. */
 static inline size_t buffer_len(const buffer *b) { return b->end - b->start; }
-static inline const char *buffer_data(const buffer *b) { return b->data + b->start; }
+static inline const char *buffer_data(const buffer *b) {
+  return b->data ? b->data + b->start : "";  /* NULL + 0 is undefined in C */
+}
 
 /* Drop the first n unread bytes. */
 void buffer_consume(buffer *b, size_t n);

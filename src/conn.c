@@ -686,15 +686,6 @@ int conn_traced(const conn *c) {
 
 /* ---- for TLS (tlsconn.c), see conn.h ---------------------------------- */
 
-transport *conn_io(lua_State *L, int idx) {
-  return &checkconn(L, idx)->io;
-}
-
-size_t conn_buffered(lua_State *L, int idx) {
-  conn *c = checkconn(L, idx);
-  return c->io.fd < 0 ? 0 : buffer_len(&c->buf);
-}
-
 double conn_timeout(lua_State *L, int idx) {
   return checkconn(L, idx)->timeout;
 }

@@ -67,13 +67,6 @@ int conn_traced(const conn *c);
 /* ---- for TLS (tlsconn.c): a connection's transport is swapped in place
    by conn:starttls and after connect/accept with opts.tls ---- */
 
-/* The transport of the connection at idx (a Lua error if idx is not a
-   connection). */
-transport *conn_io(lua_State *L, int idx);
-
-/* Bytes received and not yet read from the connection at idx. */
-size_t conn_buffered(lua_State *L, int idx);
-
 /* Seconds per call of the connection at idx (< 0: none). */
 double conn_timeout(lua_State *L, int idx);
 

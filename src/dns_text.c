@@ -32,6 +32,19 @@ static void add_quoted(luaL_Buffer *b, const char *s, size_t n) {
   luaL_addchar(b, '"');
 }
 
+/* Add a bare word (a CAA tag) with what is not printable ASCII, and the
+   space, as \DDD: it comes from the network and goes to terminals. */
+static void add_word(luaL_Buffer *b, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c <= 0x20 || c >= 0x7f) {
+      char esc[8];
+      snprintf(esc, sizeof esc, "\\%03u", c);
+      luaL_addstring(b, esc);
+    } else luaL_addchar(b, (char)c);
+  }
+}
+
 /* Add field k of table t as a name with its final dot. */
 static void add_fqdn(lua_State *L, luaL_Buffer *b, int t, const char *k) {
   size_t n;
@@ -102,7 +115,9 @@ int dns_rdata(lua_State *L) {
     add_ints(L, &b, 1, caa);
     luaL_addchar(&b, ' ');
     lua_getfield(L, 1, "tag");
-    luaL_addvalue(&b);
+    s = lua_tolstring(L, -1, &n);
+    lua_pop(L, 1);  /* still referenced by the table */
+    if (s) add_word(&b, s, n);
     luaL_addchar(&b, ' ');
     lua_getfield(L, 1, "value");
     s = lua_tolstring(L, -1, &n);

@@ -75,7 +75,7 @@ static int hs_done(lua_State *L, transport *io, tls_state *s) {
 
 /* The handshake continuation: step until done, failed, or the deadline. */
 static int hs_k(lua_State *L, int status, lua_KContext server) {
-  transport *io = conn_io(L, H_CONN);
+  transport *io = conn_transport(conn_check(L, H_CONN));
   double deadline = lua_tonumber(L, H_DEADLINE);
   (void)status;
   for (;;) {
@@ -99,7 +99,7 @@ static int hs_k(lua_State *L, int status, lua_KContext server) {
 /* Start a handshake; the stack is H_CONN..H_NAME. The transport becomes
    TLS now. */
 static int hs_begin(lua_State *L, int server) {
-  transport *io = conn_io(L, H_CONN);
+  transport *io = conn_transport(conn_check(L, H_CONN));
   SSL_CTX *ctx = tlsctx_to(L, H_CTX);
   SSL *ssl;
   if (ctx == NULL) {
@@ -174,7 +174,7 @@ int tlsconn_accept(lua_State *L, int conn, int ctx, double deadline) {
    client (checking the name the connection was opened with, or
    opts.servername) or, with opts.server, as a server. */
 static int conn_starttls(lua_State *L) {
-  transport *io = conn_io(L, 1);
+  transport *io = conn_transport(conn_check(L, 1));
   int server = 0;
   size_t n;
   if (lua_type(L, 2) == LUA_TTABLE) {
@@ -189,7 +189,7 @@ static int conn_starttls(lua_State *L) {
     conn_pushlabel(L, 1, NULL);
     return net_fail(L, "starttls %s: the connection is TLS already", lua_tostring(L, -1));
   }
-  if ((n = conn_buffered(L, 1)) > 0) {
+  if ((n = buffer_len(conn_buffer(conn_check(L, 1)))) > 0) {  /* fd >= 0 checked above */
     conn_pushlabel(L, 1, NULL);
     return net_fail(L, "starttls %s: refused: %d bytes arrived before the handshake (plaintext injected "
                     "after the STARTTLS command?); they are still buffered, the connection is still plain",
@@ -208,7 +208,7 @@ static int conn_starttls(lua_State *L) {
 
 /* conn:tlsinfo() -> table (see tlsinfo.h), or nil, "not TLS". */
 static int conn_tlsinfo(lua_State *L) {
-  transport *io = conn_io(L, 1);
+  transport *io = conn_transport(conn_check(L, 1));
   tls_state *s = tls_get(io);
   if (io->fd < 0) return net_closed(L);
   if (s == NULL) return net_fail(L, "not TLS");

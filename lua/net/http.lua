@@ -16,7 +16,8 @@
 -- received; looking a name up in any case works (h["content-type"]);
 -- pairs(h) goes in the order received; repeated fields are joined with
 -- ", "; http.values(h, name) gives each received value separately (the way
--- to read several Set-Cookie fields); tostring(h) prints them.
+-- to read several Set-Cookie fields); tostring(h) prints them, control
+-- bytes made visible as in a transcript.
 --
 -- With opts.sink (a function called with each chunk then nil, an open
 -- file, or a path to write) the body goes there as it arrives and the
@@ -73,9 +74,9 @@ function M.headers()
         until not name
       end, h, nil
     end,
-    __tostring = function()
-      local out = {}
-      for name, v in pairs(h) do out[#out + 1] = name .. ": " .. tostring(v) end
+    __tostring = function()  -- control bytes from the peer shown escaped
+      local out, visible = {}, require("net.transcript").visible
+      for name, v in pairs(h) do out[#out + 1] = visible(name .. ": " .. tostring(v)) end
       return table.concat(out, "\n")
     end,
   })
@@ -492,6 +493,21 @@ local function exchange(method, u, r, deadline, follow)
   if r.onheaders and not drop then r.onheaders(code, h) end
   local body
   body, err, kind = take_body(ex, mode, n, r.sink or r.output, drop)
+  if body == nil then return nil, err, kind end
+  return code, reason, h, body
+end
+
+-- read_response(conn [, method]) -> code, reason, headers, body, or nil,
+-- message, kind: one response read from an open connection as a request
+-- reads it (head, framing, body). The response parser without a socket
+-- (src/fuzz/http_response.lua drives it).
+function M.read_response(conn, method)
+  local ex = setmetatable({ conn = conn, deadline = net.now() + M.timeout, label = "response" }, Exchange)
+  local code, reason, h = ex:read_head()
+  if not code then return nil, reason, h end
+  local mode, n = ex:framing(method or "GET", code, h)
+  if not mode then return nil, n, "protocol" end
+  local body, err, kind = take_body(ex, mode, n)
   if body == nil then return nil, err, kind end
   return code, reason, h, body
 end

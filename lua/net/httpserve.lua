@@ -462,6 +462,20 @@ local function options(handler, opts)
   return o
 end
 
+-- read_request(conn [, opts]) -> req; nil when the client left; or nil,
+-- status, why for a request the server refuses. One request read from an
+-- open connection as the server reads it (opts as serve's); the request
+-- parser without a socket (src/fuzz/http_request.lua drives it).
+function M.read_request(conn, opts)
+  local c = setmetatable({ conn = conn, opts = options(function() end, opts), peer = "client" }, Client)
+  c.idle = c.opts.timeout
+  local ok, req = pcall(c.read_request, c)
+  if ok then return req end
+  if getmetatable(req) == Refusal then return nil, req.status, req.why end
+  if req == "gone" then return nil end
+  error(req, 0)
+end
+
 -- serve(host, port, handler [, opts]) -> srv, or nil, message.
 function M.serve(host, port, handler, opts)
   local o = options(handler, opts)

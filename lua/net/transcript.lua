@@ -67,9 +67,14 @@ local function escape(c)
 end
 
 -- s with control characters visible (\r \n \t \0 \x1b, backslash doubled);
--- bytes >= 0x80 stay when s is valid UTF-8, else they are escaped too.
+-- bytes >= 0x80 stay when s is valid UTF-8, else they are escaped too. The
+-- C1 controls U+0080-U+009F (U+009B is CSI to many terminals) are escaped
+-- in UTF-8 too, as their two bytes.
 function M.visible(s)
-  if utf8.len(s) then return (s:gsub("[%c\\]", escape)) end
+  if utf8.len(s) then
+    s = s:gsub("[%c\\]", escape)
+    return (s:gsub("\xC2[\x80-\x9F]", function(c) return escape(c:sub(1, 1)) .. escape(c:sub(2)) end))
+  end
   return (s:gsub("[%c\\\128-\255]", escape))
 end
 
