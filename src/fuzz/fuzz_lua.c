@@ -103,7 +103,8 @@ static void mem_close(transport *t) {
   t->state = NULL;
 }
 
-static const transport_ops mem_ops = {mem_read, mem_write, mem_shutdown, mem_close};
+static const transport_ops mem_ops = {.read = mem_read, .write = mem_write, .shutdown = mem_shutdown,
+                                      .close = mem_close, .kind = "tcp"};
 
 /* memconn(data [, linemax [, seed]]) -> a connection reading data in
    pieces drawn from seed (default: from the length; 0: whole reads). */
