@@ -7,8 +7,9 @@
 --       Listens as net.listen does (same messages on failure), then returns
 --       at once: accepting runs as a task, and handler(conn) runs in a new
 --       task for every client, so clients are served concurrently while the
---       script or the prompt goes on. The connection is closed when the
---       handler returns or fails.
+--       script or the prompt goes on. The connection is closed (and the
+--       client uncounted) when the handler returns or fails, or its task
+--       is cancelled (task:cancel()).
 --       A handler error is written on stderr with its traceback, naming the
 --       server and the client, and the server goes on serving. It does NOT
 --       make the script's exit status 1 (a dying task does): the server
@@ -61,7 +62,14 @@ local function report(srv, peer, msg)
 end
 
 -- One client: run the handler, then close the connection whatever happened.
+-- The connection and the count are let go in to-be-closed variables, so a
+-- task:cancel() (coroutine.close semantics) closes and uncounts them too.
 local function serve_client(srv, c)
+  local conn <close> = c
+  local _ <close> = setmetatable({}, { __close = function()
+    srv.conns[c] = nil
+    srv.nclients = srv.nclients - 1
+  end })
   local peer = hostport(c:getpeername())
   srv.conns[c] = true
   if srv.timeout then c:settimeout(srv.timeout) end
@@ -72,9 +80,6 @@ local function serve_client(srv, c)
     end
     return debug.traceback(m, 2)
   end, c)
-  srv.conns[c] = nil
-  srv.nclients = srv.nclients - 1
-  pcall(c.close, c)
   if not ok and not srv.closed then report(srv, peer, err) end
 end
 
