@@ -292,6 +292,32 @@ describe("netlua with stdin not a terminal", function()
   end)
 end)
 
+describe("argument errors at the prompt", function()
+  it("from the Lua-written parts read like C's: the line's position, the public name (QA)", function()
+    local lines = {
+      { 'net.serve("127.0.0.1", 0, 5)', "'serve' (function expected, got number)" },
+      { 'net.http.get(5)', "'get' (string expected, got number)" },
+      { 'net.http.serve("127.0.0.1", 0, 5)', "'serve'" },
+      { 'net.explain({})', "'explain'" },
+      { 'net.smtp.send(5)', "'send' (table expected, got number)" },
+      { 'net.relay("127.0.0.1", 0, 5)', "'relay'" },
+      { 'net.fake("127.0.0.1", 0, 5)', "'fake'" },
+      { 'net.trace(5)', "'trace'" },
+      { 'x = net.serve("127.0.0.1", 0, 5)', "'serve'" },
+    }
+    local input = {}
+    for _, l in ipairs(lines) do input[#input + 1] = l[1] end
+    local _, _, _, err = common.run(common.netlua .. " -i", table.concat(input, "\n") .. "\n")
+    local got = {}
+    for m in err:gmatch("netlua: ([^\n]*)") do got[#got + 1] = m end
+    assert.are.equal(#lines, #got, err)
+    for i, l in ipairs(lines) do
+      assert.are.equal("stdin:1: bad argument", got[i]:sub(1, 21), got[i])
+      assert.truthy(got[i]:find(l[2], 1, true), got[i])
+    end
+  end)
+end)
+
 describe("net.pretty", function()
   local pretty = require "net.pretty"
 

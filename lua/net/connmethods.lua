@@ -21,7 +21,10 @@ return function(M, net, build)
     if opts ~= nil and type(opts) ~= "table" then
       error("bad argument #2 to 'trace' (table expected, got " .. type(opts) .. ")", 2)
     end
-    local handler, err = build(how, opts)
+    local ok, handler, err = pcall(build, how, opts)
+    if not ok then  -- an argument error: at the caller's line, as C's are
+      error((tostring(handler):gsub("^[^\n]-:%d+: ", "")), 2)
+    end
     if not handler then return nil, err end
     return c:settrace(handler)
   end
