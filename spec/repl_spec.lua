@@ -492,6 +492,27 @@ describe("failure notices at the prompt", function()
     assert.falsy(out:find("*** nil", 1, true), out)
   end)
 
+  it("the Lua-written entry points, expect, reply and udp receive say so too (QA)", function()
+    local busy = assert(net.listen("127.0.0.1", 0))
+    local _, port = busy:getsockname()
+    local _, out = session(steps(PROMPT,
+      L(('sv = net.serve("127.0.0.1", %d, print)'):format(port), "*** listen"),
+      PROMPT, L(('fk = net.fake("127.0.0.1", %d, {})'):format(port), "*** listen"),
+      PROMPT, L(('r2 = net.relay("127.0.0.1", %d, "127.0.0.1", 1)'):format(port), "*** listen"),
+      PROMPT, L(('hs = net.http.serve("127.0.0.1", %d, print)'):format(port), "*** listen"),
+      PROMPT, L('s = net.listen("127.0.0.1", 0); c2 = net.connect(s:getsockname()); q = c2:expect("zzz", 0.2)',
+        "*** timeout"),
+      PROMPT, L('rp = c2:reply(0.2)', "*** timeout"),
+      PROMPT, L('u = net.udp(); u:bind("127.0.0.1", 0); u:settimeout(0.1); d = u:receive()', "*** timeout"),
+      PROMPT, L('print(sv, fk, r2, hs, q, rp, d)', "nil\tnil\tnil\tnil\tnil\tnil\tnil"),
+      PROMPT))
+    busy:close()
+    local _, n = out:gsub("%*%*%* listen 127%.0%.0%.1:%d+: address already in use", "")
+    assert.are.equal(4, n, out)
+    _, n = out:gsub("%*%*%* timeout", "")
+    assert.are.equal(3, n, out)
+  end)
+
   it("a script, -e and piped stdin stay quiet and keep nil, message", function()
     local port = free_port()
     local code = ('c, e = net.connect("127.0.0.1", %d); print(c, e)'):format(port)

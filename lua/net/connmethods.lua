@@ -9,12 +9,29 @@
 --   connection's transcript (net.transcript), or none; `build` is the C
 --   side's handler builder (trace.c: transcript.handler with a terminal
 --   test for the colour rule).
+local notice = package.loaded["net.notice"] or function() end
+
+-- Re-raise an error caught from net.dialogue: an argument error at the line
+-- that called the method (as C's are), any other as it was.
+local function rethrow(msg)
+  if type(msg) == "string" and msg:match("^bad argument") then error(msg, 3) end
+  error(msg, 0)
+end
+
 return function(M, net, build)
+  -- expect and reply: at the prompt a failure says so by itself (netaux.h,
+  -- "net.notice": called here, whose caller is the prompt's line)
   function M.expect(c, patterns, timeout)
-    return require("net.dialogue").expect(c, patterns, timeout)
+    local r = table.pack(pcall(require("net.dialogue").expect, c, patterns, timeout))
+    if not r[1] then rethrow(r[2]) end
+    if r[2] == nil and type(r[3]) == "string" then notice(r[3]) end
+    return table.unpack(r, 2, r.n)
   end
   function M.reply(c, timeout)
-    return require("net.dialogue").reply(c, timeout)
+    local r = table.pack(pcall(require("net.dialogue").reply, c, timeout))
+    if not r[1] then rethrow(r[2]) end
+    if r[2] == nil and type(r[3]) == "string" then notice(r[3]) end
+    return table.unpack(r, 2, r.n)
   end
   function M.trace(c, how, opts)
     if how == nil or how == false then return c:settrace(nil) end

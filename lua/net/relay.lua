@@ -32,6 +32,10 @@ local serve = require "net.serve"
 
 local M = {}
 
+-- At the prompt a failure says so by itself (netaux.h, "net.notice"): called
+-- as a statement in the public entry point, whose caller is the prompt's line.
+local notice = package.loaded["net.notice"] or function() end
+
 local CONNECT_TIMEOUT = 10
 local JOIN_FIRST, JOIN_MAX = 0.005, 0.2   -- polls while one direction waits for the other
 
@@ -139,7 +143,7 @@ function M.relay(lhost, lport, thost, tport, opts)
   local ownfile
   if type(how) == "string" then
     local f, err = io.open(how, "a")
-    if not f then return nil, "transcript " .. err end
+    if not f then notice("transcript " .. err) return nil, "transcript " .. err end
     f:setvbuf("line")
     how, ownfile = f, f
   elseif how ~= nil then
@@ -152,6 +156,7 @@ function M.relay(lhost, lport, thost, tport, opts)
     { backlog = opts.backlog, family = opts.family, max = opts.max })
   if not srv then
     if ownfile then ownfile:close() end
+    notice(err)
     return nil, err
   end
   relay.srv = srv

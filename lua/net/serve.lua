@@ -31,6 +31,10 @@ local net = require "net"
 
 local M = {}
 
+-- At the prompt a failure says so by itself (netaux.h, "net.notice"): called
+-- as a statement in the public entry point, whose caller is the prompt's line.
+local notice = package.loaded["net.notice"] or function() end
+
 local DEFAULT_MAX = 1000
 local BACKOFF = 0.1       -- seconds to wait after accept runs out of something
 local FULL_POLL = 0.01    -- seconds between looks for a free slot when max is reached
@@ -135,7 +139,7 @@ function M.serve(host, port, handler, opts)
   opts, max = checkargs(handler, opts)
   local sock, err = net.listen(host, port,
     { backlog = opts.backlog, family = opts.family, linelimit = opts.linelimit })
-  if not sock then return nil, err end
+  if not sock then notice(err) return nil, err end
   local srv = setmetatable({ sock = sock, handler = handler, timeout = opts.timeout, max = max,
     nclients = 0, conns = setmetatable({}, { __mode = "k" }), closed = false }, Server)
   srv.name = hostport(sock:getsockname())
