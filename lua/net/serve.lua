@@ -171,8 +171,9 @@ function Server:clients()
 end
 
 function Server:__tostring()
-  if self.closed then return "net.serve " .. self.name .. " (closed)" end
-  return "net.serve " .. self.name .. " (" .. self.nclients .. " client" ..
+  local kind = self.kind or "net.serve"   -- net.http.serve names its own
+  if self.closed then return kind .. " " .. self.name .. " (closed)" end
+  return kind .. " " .. self.name .. " (" .. self.nclients .. " client" ..
     (self.nclients == 1 and "" or "s") .. ")"
 end
 
