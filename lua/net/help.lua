@@ -406,7 +406,7 @@ local GROUPS = {
   { title = "Protocols (net.http, net.smtp)", part = "proto", entries = {
     { name = "net.http.get", sig = "net.http.get(url [, opts]) -> status, headers, body, reason",
       text = "an HTTP/1.1 GET",
-      more = "opts as for net.http.request: timeout, redirects, headers, sink, trace",
+      more = "opts as for net.http.request: method, headers, body, timeout, redirects, sink (or output), trace, tls; an unknown option is an error",
       returns = "the status code, headers (any case), the body (its size with opts.sink) and the reason; on failure nil, message, kind",
       example = 'status, headers, body = net.http.get("http://127.0.0.1:8080/")' },
     { name = "net.http.request", sig = "net.http.request{url, method, headers, body, ...} -> status, headers, body, reason",
