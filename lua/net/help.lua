@@ -203,7 +203,7 @@ local GROUPS = {
       text = "serve each client with handler(conn) in a task of its own",
       more = "Returns at once; the server keeps serving while the script or the prompt goes on. The connection is closed when the handler returns or fails; a handler's error is written on stderr with its traceback and the server goes on (it does not make the script's exit status 1). srv:close() stops it quietly and closes the clients' connections; srv:getsockname(), srv:clients(). opts: backlog, family, linelimit (as net.listen), timeout (per call on each connection), max (clients at once, 1000; the others wait in the backlog), tls (not available yet)",
       returns = "the server; on failure nil and a message, as net.listen",
-      example = 'srv = net.serve("127.0.0.1", 8080, function(c) for l in c:lines() do c:send(l .. "\n") end end)' },
+      example = 'srv = net.serve("127.0.0.1", 8080, function(c) for l in c:lines() do c:send(l .. "\\n") end end)' },
     { name = "net.fake", sig = "net.fake(host, port, dialogue [, opts]) -> fake",
       text = "a scripted peer for tests: plays a dialogue with a client",
       more = "dialogue: a list of steps {send = text} (CRLF added unless raw), {expect = pattern} (the next line must match), {receive = n | \"l\" | \"a\"}, {sleep = s}, {shutdown = how}, {close = true}. opts: clients (one after the other, 1), timeout (per step and for a client to come, 10), raw. fake:wait([timeout]) -> true, or nil and a message naming the step, what was expected and what came (\"timeout\" when no client came); fake:close(); fake:getsockname(); fake.received",
