@@ -142,6 +142,17 @@ describe("conn:interact", function()
     assert.are.equal("hello\r\necho: one|\r\nbye!\r\n\n*** connection closed by foreign host\nnil\tclosed\n", out)
   end)
 
+  it("on a connection closed here: nil, closed at once, no foreign host blamed (QA)", function()
+    local ok, code, out, err = common.run(common.netlua .. " -e " .. common.q(([[
+      local e = assert(net.connect("127.0.0.1", %d))
+      e:close()
+      print(e:interact())]]):format(port)), "one\n")
+    assert.is_true(ok, err)
+    assert.are.equal(0, code)
+    assert.are.equal("", err)   -- no escape hint either: stdin is no terminal
+    assert.are.equal("nil\tclosed\n", out)
+  end)
+
   it("checks its argument and refuses to run in a task", function()
     local ok, code, _, err = common.run(common.netlua .. " -e " .. common.q(([[
       local c = assert(net.connect("127.0.0.1", %d))

@@ -55,9 +55,14 @@ return function(M, net, build)
   -- End of input (Ctrl-D, the end of a pipe) half-closes the connection,
   -- as nc -N does, and prints what still arrives until the peer closes.
   -- Not inside a task: the terminal belongs to the main chunk or prompt.
+  -- A connection closed here before gives nil, "closed" at once.
   function M.interact(c, escape)
     if escape ~= nil and (type(escape) ~= 'string' or #escape ~= 1) then
       error("bad argument #1 to 'interact' (one-character string expected)", 2)
+    end
+    if not c:getsockname() then  -- closed locally: no peer to blame
+      notice('closed')
+      return nil, 'closed'
     end
     local term = package.loaded['net.terminal']
     local closed, done = false, false
