@@ -73,7 +73,7 @@ describe("conn:interact", function()
     local r = pty.run({
       { expect = "> " },
       { send = ('c = net.connect("127.0.0.1", %d)\r'):format(port) }, { expect = "> " },
-      { send = "c:interact()\r" }, { expect = "hello" },
+      { send = "c:interact()\r" }, { expect = "Escape character is '^]'." }, { expect = "hello" },
       { send = "first line\r" }, { expect = "echo: first line|" },
       { send = "\29" }, { expect = "true" }, { expect = "> " },
       { send = 'c:send("bye\\r\\n"), c:receive()\r' }, { expect = "bye!" }, { expect = "> " },
@@ -90,7 +90,7 @@ describe("conn:interact", function()
     local r = pty.run({
       { expect = "> " },
       { send = ('c = net.connect("127.0.0.1", %d)\r'):format(port) }, { expect = "> " },
-      { send = 'c:interact("x")\r' }, { expect = "hello" },
+      { send = 'c:interact("x")\r' }, { expect = "Escape character is 'x'." }, { expect = "hello" },
       -- (a Ctrl-C while the printing task runs would stop that task: let it
       -- finish printing first)
       { sleep = 0.3 }, { send = "unsent" }, { send = "\3" }, { expect = "interrupted" }, { expect = "> " },

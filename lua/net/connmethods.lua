@@ -55,7 +55,9 @@ return function(M, net, build)
   -- End of input (Ctrl-D, the end of a pipe) half-closes the connection,
   -- as nc -N does, and prints what still arrives until the peer closes.
   -- Not inside a task: the terminal belongs to the main chunk or prompt.
-  -- A connection closed here before gives nil, "closed" at once.
+  -- A connection closed here before gives nil, "closed" at once. At a
+  -- terminal it starts as telnet does: "Escape character is '^]'." on
+  -- stderr.
   function M.interact(c, escape)
     if escape ~= nil and (type(escape) ~= 'string' or #escape ~= 1) then
       error("bad argument #1 to 'interact' (one-character string expected)", 2)
@@ -63,6 +65,13 @@ return function(M, net, build)
     if not c:getsockname() then  -- closed locally: no peer to blame
       notice('closed')
       return nil, 'closed'
+    end
+    local isatty = debug.getregistry()['netlua.isatty']
+    if type(isatty) == 'function' and isatty(io.stdin) and not coroutine.isyieldable() then
+      local b = (escape or '\29'):byte()
+      local shown = b < 32 and '^' .. string.char(b + 64) or b == 127 and '^?' or string.char(b)
+      io.stderr:write("Escape character is '", shown, "'.\n")
+      io.stderr:flush()
     end
     local term = package.loaded['net.terminal']
     local closed, done = false, false
