@@ -211,7 +211,7 @@ local GROUPS = {
       example = 'f = net.fake("127.0.0.1", 0, {{send = "220 hi"}, {expect = "^HELO"}, {send = "250 ok"}})' },
     { name = "net.relay", sig = "net.relay(lhost, lport, thost, tport [, opts]) -> relay",
       text = "forward each client to a target, both ways, and show the dialogue",
-      more = "Returns at once (a server task). Half-closes pass through, a reset on one side resets the other; an unreachable target closes the client. Untraced, bytes move by splice(2). opts: trace = true | function | file | path (the transcript of each pair, lines prefixed \"[n] \", \" -> \" client to target, \"<- \" target to client), time (elapsed-time column), timeout (connecting to the target, 10), backlog, family, max. relay:close(), relay:getsockname(), relay:pairs()",
+      more = "Returns at once (a server task). Half-closes pass through, a reset on one side resets the other; an unreachable target closes the client normally (an end of stream, not a reset) and says why in the transcript, or untraced on stderr (\"relay: connect ...: connection refused\"); the transcript names the ends: \"client closed (shutdown send to target)\", \"target closed\". Untraced, bytes move by splice(2). opts: trace = true | function | file | path (the transcript of each pair, lines prefixed \"[n] \", \" -> \" client to target, \"<- \" target to client), time (elapsed-time column), timeout (connecting to the target, 10), backlog, family, max. relay:close(), relay:getsockname(), relay:pairs()",
       returns = "the relay; on failure nil and a message, as net.listen",
       example = 'r = net.relay("127.0.0.1", 8081, "127.0.0.1", 80, {trace = true})' },
   } },
