@@ -90,6 +90,25 @@ describe("help topics", function()
   end
 end)
 
+describe("help's examples", function()
+  it("are each one line that compiles as the prompt takes it, so they can be pasted (QA)", function()
+    local h = require "net.help"
+    local n = 0
+    for _, g in ipairs(h.groups) do
+      for _, e in ipairs(g.entries) do
+        if e.example then
+          n = n + 1
+          assert.falsy(e.example:find("[\r\n]"), e.name .. ": a line break in " .. e.example)
+          local f, err = load("return " .. e.example .. ";", "=example")
+          if not f then f, err = load(e.example, "=example") end
+          assert.truthy(f, e.name .. ": " .. tostring(err))
+        end
+      end
+    end
+    assert.is_true(n > 20)
+  end)
+end)
+
 describe("help's pager", function()
   local PAGER = "PAGER=sed s/^/PAGED:\\ /"
 

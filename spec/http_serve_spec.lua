@@ -54,6 +54,13 @@ describe("net.http.serve", function()
     assert.are.equal(fds_before, common.count_fds())
   end)
 
+  it_serve("names itself net.http.serve in tostring (QA)", function()
+    local srv = start(function() return 200, {}, "" end)
+    assert.matches("^net%.http%.serve 127%.0%.0%.1:%d+ %(0 clients%)$", tostring(srv))
+    srv:close()
+    assert.matches("^net%.http%.serve 127%.0%.0%.1:%d+ %(closed%)$", tostring(srv))
+  end)
+
   it_serve("answers a GET with the handler's status, headers and body", function()
     local seen
     local srv, base = start(function(req)

@@ -497,6 +497,20 @@ print(status, n, s:match("VmHWM:%s*(%d+)"))
       assert.are.equal(0, #s.requests)
     end)
 
+    it("rejects unknown options of get, request and serve (QA)", function()
+      assert.has_error(function() http.get("http://127.0.0.1:1/", { bogus = 1 }) end,
+        "bad argument #2 to 'get' (unknown option 'bogus')")
+      assert.has_error(function() http.get("http://127.0.0.1:1/", { url = "http://x/" }) end,
+        "bad argument #2 to 'get' (unknown option 'url')")
+      assert.has_error(function() http.request { url = "http://127.0.0.1:1/", bogus = 1 } end,
+        "bad argument #1 to 'request' (unknown option 'bogus')")
+      assert.has_error(function() http.serve("127.0.0.1", 0, function() end, { bogus = 1 }) end,
+        "bad argument #4 to 'serve' (unknown option 'bogus')")
+      -- the known ones still pass the check (the connect is refused)
+      assert.is_nil((http.get("http://127.0.0.1:1/", { timeout = 1, redirects = false,
+        headers = {}, method = "GET" })))
+    end)
+
     it("raises on wrong argument types, naming the argument", function()
       assert.has_error(function() http.get(42) end, "bad argument #1 to 'get' (string expected, got number)")
       assert.has_error(function() http.get("http://127.0.0.1/", 5) end,

@@ -73,7 +73,7 @@ describe("conn:interact", function()
     local r = pty.run({
       { expect = "> " },
       { send = ('c = net.connect("127.0.0.1", %d)\r'):format(port) }, { expect = "> " },
-      { send = "c:interact()\r" }, { expect = "hello" },
+      { send = "c:interact()\r" }, { expect = "Escape character is '^]'." }, { expect = "hello" },
       { send = "first line\r" }, { expect = "echo: first line|" },
       { send = "\29" }, { expect = "true" }, { expect = "> " },
       { send = 'c:send("bye\\r\\n"), c:receive()\r' }, { expect = "bye!" }, { expect = "> " },
@@ -90,7 +90,7 @@ describe("conn:interact", function()
     local r = pty.run({
       { expect = "> " },
       { send = ('c = net.connect("127.0.0.1", %d)\r'):format(port) }, { expect = "> " },
-      { send = 'c:interact("x")\r' }, { expect = "hello" },
+      { send = 'c:interact("x")\r' }, { expect = "Escape character is 'x'." }, { expect = "hello" },
       -- (a Ctrl-C while the printing task runs would stop that task: let it
       -- finish printing first)
       { sleep = 0.3 }, { send = "unsent" }, { send = "\3" }, { expect = "interrupted" }, { expect = "> " },
@@ -140,6 +140,17 @@ describe("conn:interact", function()
     assert.is_true(ok, err)
     assert.are.equal(0, code)
     assert.are.equal("hello\r\necho: one|\r\nbye!\r\n\n*** connection closed by foreign host\nnil\tclosed\n", out)
+  end)
+
+  it("on a connection closed here: nil, closed at once, no foreign host blamed (QA)", function()
+    local ok, code, out, err = common.run(common.netlua .. " -e " .. common.q(([[
+      local e = assert(net.connect("127.0.0.1", %d))
+      e:close()
+      print(e:interact())]]):format(port)), "one\n")
+    assert.is_true(ok, err)
+    assert.are.equal(0, code)
+    assert.are.equal("", err)   -- no escape hint either: stdin is no terminal
+    assert.are.equal("nil\tclosed\n", out)
   end)
 
   it("checks its argument and refuses to run in a task", function()

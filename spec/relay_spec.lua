@@ -212,7 +212,7 @@ describe("net.relay", function()
       assert.matches("%[" .. i .. "%] <%- 220 hi", text)
       assert.matches("%[" .. i .. "%]  %-> HELO " .. i, text)
       assert.matches("%[" .. i .. "%] <%- 250 HELO " .. i, text)
-      assert.matches("%[" .. i .. "%] %*%*%* closed by peer", text)
+      assert.matches("%[" .. i .. "%] %*%*%* target closed", text)
     end
     for _, l in ipairs(lines) do assert.matches("^%[%d%] ", l) end
   end)
@@ -235,6 +235,52 @@ describe("net.relay", function()
     local text = table.concat(lines, "\n")
     assert.matches("%[1%] %*%*%* [^\n]*refused", text)
     assert.matches("%[2%] %*%*%* [^\n]*refused", text)
+  end)
+
+  it("untraced, an unreachable target: the client sees an end, not a reset; stderr says why (QA)", function()
+    local s = assert(net.listen("127.0.0.1", 0))
+    local _, dead = s:getsockname()
+    s:close()
+    local ok, code, out, err = common.run(common.q(common.netlua) .. " -e " .. common.q(([[
+      local relay = assert(net.relay("127.0.0.1", 0, "127.0.0.1", %d, { timeout = 2 }))
+      local _, port = relay:getsockname()
+      for _ = 1, 2 do
+        local c = assert(net.connect("127.0.0.1", port, { timeout = 5 }))
+        c:settimeout(5)
+        c:send("GET / HTTP/1.0\r\n\r\n")   -- unread by the relay: must not turn into a reset
+        net.sleep(0.1)
+        print(c:receive())
+        c:close()
+      end
+      relay:close()]]):format(dead)))
+    assert.is_true(ok, err)
+    assert.are.equal(0, code, err)
+    assert.are.equal("nil\tclosed\t\nnil\tclosed\t\n", out)
+    local line = ("relay: connect 127.0.0.1:%d (127.0.0.1): connection refused\n"):format(dead)
+    assert.are.equal(line .. line, err)
+  end)
+
+  it("names the ends in the transcript: client closed (shutdown send to target), target closed (QA)", function()
+    local srv, tport = serve(function(c) local all = c:receive("a"); c:send("got " .. #all .. "\n") end)
+    local lines = {}
+    local relay = assert(net.relay("127.0.0.1", 0, "127.0.0.1", tport,
+      { trace = function(line) lines[#lines + 1] = line end }))
+    local _, port = relay:getsockname()
+    local c = assert(net.connect("127.0.0.1", port, { timeout = 5 }))
+    c:settimeout(5)
+    c:send("hello\n")
+    c:shutdown("send")
+    assert.are.equal("got 6\n", c:receive("a"))
+    c:close()
+    local limit = net.now() + 5
+    while relay:pairs() > 0 and net.now() < limit do net.sleep(0.01) end
+    relay:close()
+    srv:close()
+    local text = table.concat(lines, "\n")
+    assert.truthy(text:find("[1] *** client closed (shutdown send to target)", 1, true), text)
+    assert.truthy(text:find("[1] *** target closed", 1, true), text)
+    assert.falsy(text:find("closed by peer", 1, true), text)
+    assert.falsy(text:find("*** shutdown send", 1, true), text)
   end)
 
   it("forwards through conn:forward with bytes already buffered, by splice and traced", function()

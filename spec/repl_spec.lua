@@ -293,6 +293,32 @@ describe("netlua with stdin not a terminal", function()
   end)
 end)
 
+describe("argument errors at the prompt", function()
+  it("from the Lua-written parts read like C's: the line's position, the public name (QA)", function()
+    local lines = {
+      { 'net.serve("127.0.0.1", 0, 5)', "'serve' (function expected, got number)" },
+      { 'net.http.get(5)', "'get' (string expected, got number)" },
+      { 'net.http.serve("127.0.0.1", 0, 5)', "'serve'" },
+      { 'net.explain({})', "'explain'" },
+      { 'net.smtp.send(5)', "'send' (table expected, got number)" },
+      { 'net.relay("127.0.0.1", 0, 5)', "'relay'" },
+      { 'net.fake("127.0.0.1", 0, 5)', "'fake'" },
+      { 'net.trace(5)', "'trace'" },
+      { 'x = net.serve("127.0.0.1", 0, 5)', "'serve'" },
+    }
+    local input = {}
+    for _, l in ipairs(lines) do input[#input + 1] = l[1] end
+    local _, _, _, err = common.run(common.netlua .. " -i", table.concat(input, "\n") .. "\n")
+    local got = {}
+    for m in err:gmatch("netlua: ([^\n]*)") do got[#got + 1] = m end
+    assert.are.equal(#lines, #got, err)
+    for i, l in ipairs(lines) do
+      assert.are.equal("stdin:1: bad argument", got[i]:sub(1, 21), got[i])
+      assert.truthy(got[i]:find(l[2], 1, true), got[i])
+    end
+  end)
+end)
+
 describe("net.pretty", function()
   local pretty = require "net.pretty"
 
@@ -465,6 +491,27 @@ describe("failure notices at the prompt", function()
     local _, n = out:gsub("connection refused", "")
     assert.are.equal(1 + 1 + 3 + 0 + 1, n, out)
     assert.falsy(out:find("*** nil", 1, true), out)
+  end)
+
+  it("the Lua-written entry points, expect, reply and udp receive say so too (QA)", function()
+    local busy = assert(net.listen("127.0.0.1", 0))
+    local _, port = busy:getsockname()
+    local _, out = session(steps(PROMPT,
+      L(('sv = net.serve("127.0.0.1", %d, print)'):format(port), "*** listen"),
+      PROMPT, L(('fk = net.fake("127.0.0.1", %d, {})'):format(port), "*** listen"),
+      PROMPT, L(('r2 = net.relay("127.0.0.1", %d, "127.0.0.1", 1)'):format(port), "*** listen"),
+      PROMPT, L(('hs = net.http.serve("127.0.0.1", %d, print)'):format(port), "*** listen"),
+      PROMPT, L('s = net.listen("127.0.0.1", 0); c2 = net.connect(s:getsockname()); q = c2:expect("zzz", 0.2)',
+        "*** timeout"),
+      PROMPT, L('rp = c2:reply(0.2)', "*** timeout"),
+      PROMPT, L('u = net.udp(); u:bind("127.0.0.1", 0); u:settimeout(0.1); d = u:receive()', "*** timeout"),
+      PROMPT, L('print(sv, fk, r2, hs, q, rp, d)', "nil\tnil\tnil\tnil\tnil\tnil\tnil"),
+      PROMPT))
+    busy:close()
+    local _, n = out:gsub("%*%*%* listen 127%.0%.0%.1:%d+: address already in use", "")
+    assert.are.equal(4, n, out)
+    _, n = out:gsub("%*%*%* timeout", "")
+    assert.are.equal(3, n, out)
   end)
 
   it("a script, -e and piped stdin stay quiet and keep nil, message", function()

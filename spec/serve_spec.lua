@@ -211,4 +211,23 @@ describe("net.serve", function()
     assert.has_error(function() net.serve("127.0.0.1", 0, function() end, { tls = true }) end,
       "TLS is not available yet")
   end)
+  it("task:cancel() of a client's task closes its connection and uncounts it (QA)", function()
+    local srv = assert(net.serve("127.0.0.1", 0, upper_echo))
+    local _, port = srv:getsockname()
+    local a = assert(net.connect("127.0.0.1", port, { timeout = 5 }))
+    finally(function() a:close(); srv:close() end)  -- one finally: busted keeps the last
+    a:settimeout(1)
+    a:send("hi\n")
+    assert.are.equal("HI", a:receive())
+    local client
+    for _, t in ipairs(net.tasks()) do
+      if tostring(t):find("net.serve client", 1, true) then client = t end
+    end
+    assert.truthy(client, "no client task")
+    assert.are.equal(1, srv:clients())
+    assert.is_true(client:cancel())
+    assert.are.equal(0, srv:clients())
+    assert.matches("%(0 clients%)$", tostring(srv))
+    assert.are.same({ nil, "closed", "" }, { a:receive() })
+  end)
 end)

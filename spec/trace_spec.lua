@@ -122,9 +122,20 @@ describe("transcripts of connections", function()
     assert.are.equal("*** resolving localhost", lines[1])
     assert.are.equal("*** connecting to localhost:" .. port .. " (127.0.0.1)", lines[#lines - 1])
     assert.are.equal("*** connected (" .. arrow(c) .. ")", lines[#lines])
-    for i = 2, #lines - 1 do assert.matches("^%*%*%* connecting to localhost:%d+ %(", lines[i]) end
+    -- each address tried, and why each one that failed did (QA: ::1 refused)
+    for i = 2, #lines - 2, 2 do
+      local addr = lines[i]:match("^%*%*%* connecting to localhost:%d+ %((.-)%)$")
+      assert.truthy(addr, lines[i])
+      assert.are.equal("*** " .. addr .. ": connection refused", lines[i + 1])
+    end
+    if #lines == 5 then assert.are.equal("*** ::1: connection refused", lines[3]) end
     c:close()
     s:close()
+    -- every address refused: each says so, then the summary
+    lines, add = collector()
+    assert.is_nil(net.connect("localhost", port, { timeout = 5, trace = add }))
+    assert.are.equal("*** 127.0.0.1: connection refused", lines[#lines - 1])
+    assert.matches("^%*%*%* connect localhost:%d+: .*127%.0%.0%.1: connection refused$", lines[#lines])
     -- a literal is not resolved
     lines, add = collector()
     assert.is_nil(net.connect("127.0.0.1", closed_port(), { trace = add }))

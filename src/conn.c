@@ -199,7 +199,8 @@ static int conn_close(lua_State *L) {
 }
 
 /* __tostring: "tcp connection LOCAL -> PEER (open|closed)"; "tls ..." over
-   TLS, with the transport's note ("open, NOT VERIFIED"). */
+   TLS, with the transport's note ("open, NOT VERIFIED"); "open, closed by
+   peer" once the peer's end of stream was seen. */
 static int conn_tostring(lua_State *L) {
   conn *c = checkconn(L, 1);
   char a[SOCK_ADDRSTRLEN], b[SOCK_ADDRSTRLEN];
@@ -208,12 +209,13 @@ static int conn_tostring(lua_State *L) {
                     : c->shut == SHUT_RECV ? "open, receiving shut down" : "open";
   const char *kind = c->io.ops ? c->io.ops->kind : "tcp";  /* "tls" over TLS */
   const char *note = c->io.fd >= 0 && c->io.note ? c->io.note : NULL;  /* "NOT VERIFIED" */
+  const char *peer = c->io.fd >= 0 && c->peerclosed ? ", closed by peer" : "";
   if (c->peer.len == 0) {
-    lua_pushfstring(L, "%s connection (%s)", kind, state);
+    lua_pushfstring(L, "%s connection (%s%s)", kind, state, peer);
     return 1;
   }
-  lua_pushfstring(L, "%s connection %s -> %s (%s%s%s)", kind, sock_format(&c->local, a, sizeof a),
-                  sock_format(&c->peer, b, sizeof b), state, note ? ", " : "", note ? note : "");
+  lua_pushfstring(L, "%s connection %s -> %s (%s%s%s%s)", kind, sock_format(&c->local, a, sizeof a),
+                  sock_format(&c->peer, b, sizeof b), state, peer, note ? ", " : "", note ? note : "");
   return 1;
 }
 
@@ -473,6 +475,7 @@ static int recv_fail(lua_State *L, conn *c, const char *msg, size_t maxpartial, 
     if (ev && !strcmp(ev, "peerclosed")) trace_peerclosed(L, c);
     else if (ev) trace(L, 1, c, ev, evdata, evdata ? strlen(evdata) : 0);
   }
+  if (ev && !strcmp(ev, "peerclosed")) c->peerclosed = 1;  /* tostring says so */
   if (ctx == 1 && !strcmp(msg, "closed")) {
     if (n == 0) return 0;
     lua_pushlstring(L, buffer_data(&c->buf), n);

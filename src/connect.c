@@ -114,9 +114,23 @@ static void cs_watch(connset *s, int i) {
   epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->a[i].fd, &ev);
 }
 
-/* An attempt failed: record why, close it, let the next one start now. */
+/* The transcript's word for one attempt that failed with errno e. */
+static const char *attempt_word(int e) {
+  if (e == EHOSTUNREACH || e == EADDRNOTAVAIL || e == ENETUNREACH) return "unreachable";
+  return e == ECONNREFUSED ? "refused" : e == ETIMEDOUT ? "timeout" : "failed";
+}
+
+/* An attempt failed: record why, close it, let the next one start now.
+   With several addresses the transcript says which one failed and why
+   ("::1: connection refused"); the last word is cs_fail's. */
 static void cs_failed(lua_State *L, connset *s, int i, int err) {
   s->a[i].err = err ? err : ECONNREFUSED;
+  if (s->n > 1) {
+    char addr[SOCK_ADDRSTRLEN];
+    lua_pushfstring(L, "%s: %s", sock_ntop(&s->a[i].addr, addr, sizeof addr), net_strerror(s->a[i].err));
+    conn_trace(L, C_CONN, attempt_word(s->a[i].err), lua_tostring(L, -1), lua_rawlen(L, -1));
+    lua_pop(L, 1);
+  }
   if (s->a[i].fd >= 0) {
     loop_close_fd(L, s->a[i].fd);
     s->a[i].fd = -1;

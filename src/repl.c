@@ -88,11 +88,15 @@ static int incomplete(lua_State *L, int status) {
 }
 
 /* The line at the top as `return <line>;` (`=expr` too): on success push
-   the function above the line; else leave the line alone. */
+   the function above the line; else leave the line alone. The return is
+   kept from being a tail call (a to-be-closed nil is in scope), so a
+   function written in Lua called there still has the prompt's line as its
+   caller: its errors say "stdin:1:" and its failures are noticed. */
+#define NOTAIL "local __netlua_notail <close> = nil; "
 static int load_return(lua_State *L) {
   const char *line = lua_tostring(L, -1);
-  const char *code = line[0] == '=' ? lua_pushfstring(L, "return %s;", line + 1)
-                                    : lua_pushfstring(L, "return %s;", line);
+  const char *code = line[0] == '=' ? lua_pushfstring(L, NOTAIL "return %s;", line + 1)
+                                    : lua_pushfstring(L, NOTAIL "return %s;", line);
   if (luaL_loadbufferx(L, code, strlen(code), "=stdin", "t") == LUA_OK) {
     lua_remove(L, -2);
     return LUA_OK;

@@ -66,9 +66,7 @@ static void trace(lua_State *L, udp *u, const char *what, const char *data, size
 /* nil, "timeout", after the transcript says what was waiting. */
 static int timedout(lua_State *L, udp *u, const char *waiting) {
   trace(L, u, "timeout", waiting, strlen(waiting), NULL);
-  lua_pushnil(L);
-  lua_pushliteral(L, "timeout");
-  return 2;
+  return net_timeout(L);   /* noticed at the prompt */
 }
 
 /* __gc and __close: close once. */
@@ -185,9 +183,7 @@ static int resolved_k(lua_State *L, int status, lua_KContext ctx) {
     size_t ml = strlen(msg);
     /* the socket's timeout passed while the name resolved: "timeout" */
     if (!strcmp(msg, "timeout") || (u->timeout >= 0 && ml >= 9 && !strcmp(msg + ml - 9, ": timeout"))) {
-      lua_pushnil(L);
-      lua_pushliteral(L, "timeout");
-      return 2;
+      return net_timeout(L);
     }
     return net_fail(L, "%s %s: %s", opnames[op], pushhostport(L, h), msg);
   }

@@ -155,9 +155,24 @@ local function check_head(r)
   end
 end
 
+-- The fields of a request table (get's options are the same, less url).
+local KNOWN = { url = true, method = true, headers = true, body = true, timeout = true,
+  redirects = true, sink = true, output = true, trace = true, tls = true }
+
+-- Raise for the first key of t that is not a known option (a misspelt
+-- option is never silently ignored).
+local function check_known(t, arg, fname, level)
+  for k in pairs(t) do
+    if not KNOWN[k] or (fname == "get" and k == "url") then
+      error("bad argument #" .. arg .. " to '" .. fname .. "' (unknown option '" .. tostring(k) .. "')", level)
+    end
+  end
+end
+
 -- Check the request table's types and contents; raises on misuse.
 local function check_request(r)
   if type(r) ~= "table" then error("bad argument #1 to 'request' (table expected, got " .. type(r) .. ")", 0) end
+  check_known(r, 1, "request", 0)
   if type(r.url) ~= "string" then bad("url", "string", r.url) end
   if r.body ~= nil and type(r.body) ~= "string" then bad("body", "string", r.body) end
   check_head(r)
@@ -578,6 +593,7 @@ end
 function M.get(u, opts)
   if type(u) ~= "string" then error("bad argument #1 to 'get' (string expected, got " .. type(u) .. ")", 2) end
   if opts ~= nil and type(opts) ~= "table" then error("bad argument #2 to 'get' (table expected, got " .. type(opts) .. ")", 2) end
+  check_known(opts or {}, 2, "get", 3)
   local r = {}
   for k, v in pairs(opts or {}) do r[k] = v end
   r.url, r.method = u, r.method or "GET"

@@ -52,6 +52,7 @@ local net = require "net"
 local serve = require "net.serve"
 
 local M = {}
+local notice = package.loaded["net.notice"] or function() end
 
 M.server_name = "netlua/" .. tostring(net.version)
 local LINGER = 1          -- seconds to drain a refused request before closing
@@ -479,11 +480,16 @@ end
 -- serve(host, port, handler [, opts]) -> srv, or nil, message.
 function M.serve(host, port, handler, opts)
   local o = options(handler, opts)
-  return serve(host, port, function(conn)
+  local srv, err = serve(host, port, function(conn)
     local c = setmetatable({ conn = conn, opts = o, handler = handler,
       peer = serve.hostport(conn:getpeername()) }, Client)
     c:serve()
   end, { backlog = o.backlog, family = o.family, max = o.max, linelimit = o.maxheader + 2 })
+  -- at the prompt a failure says so by itself (netaux.h, "net.notice";
+  -- net.http.serve tail-calls this, so its caller is the prompt's line)
+  if not srv then notice(err) return nil, err end
+  srv.kind = "net.http.serve"   -- tostring: "net.http.serve 127.0.0.1:8080 (0 clients)"
+  return srv
 end
 
 return M

@@ -12,7 +12,13 @@
 --       sending side, the target sees the end and its reply still flows
 --       back), a reset on one side resets the other, nothing is lost or
 --       reordered. A target that cannot be reached: the client is closed
---       (the transcript says why) and the relay goes on.
+--       normally (what it sent is read and dropped for up to a second
+--       first, so it sees the end of the stream, not a reset) and the relay
+--       goes on; why is said in the transcript, or, without one, on stderr
+--       as one line per failure: "relay: connect HOST:PORT (ADDR): ...".
+--       In the transcript the ends are named: "client closed (shutdown
+--       send to target)" when the client half-closes, "target closed" when
+--       the target ends its stream.
 --       opts: trace = true | function | file | path: the transcript of each
 --         pair, each line prefixed with its connection number "[n] ",
 --         client -> target data as " -> " (sent to the target), target ->
@@ -32,7 +38,12 @@ local serve = require "net.serve"
 
 local M = {}
 
+-- At the prompt a failure says so by itself (netaux.h, "net.notice"): called
+-- as a statement in the public entry point, whose caller is the prompt's line.
+local notice = package.loaded["net.notice"] or function() end
+
 local CONNECT_TIMEOUT = 10
+local LINGER, LINGER_BYTES = 1, 1 << 20   -- draining a client before closing it
 local JOIN_FIRST, JOIN_MAX = 0.005, 0.2   -- polls while one direction waits for the other
 
 local KNOWN = { trace = true, time = true, timeout = true, backlog = true, family = true,
@@ -72,6 +83,30 @@ local function abort(from, to, err, side, ev)
   failed:close()
 end
 
+-- Close a client normally: end our side, read and drop what it sent (at
+-- most LINGER seconds, LINGER_BYTES), then close. Closing with unread
+-- bytes would send it a reset instead of an end of stream.
+local function close_gently(c)
+  c:shutdown("send")
+  c:settimeout(LINGER)
+  local stop, got = net.now() + LINGER, 0
+  while got < LINGER_BYTES and net.now() < stop do
+    local data = c:receive(65536)
+    if not data then break end
+    got = got + #data
+  end
+  c:close()
+end
+
+-- The target's transcript events, named for a relay: which end closed.
+local function target_events(ev)
+  return function(what, data, ...)
+    if what == "shutdown" and data == "send" then return ev("client closed", "(shutdown send to target)", ...) end
+    if what == "peerclosed" then return ev("target closed", nil, ...) end
+    return ev(what, data, ...)
+  end
+end
+
 -- One client: connect to the target and forward both ways.
 local function pair(relay, client)
   relay.count = relay.count + 1
@@ -87,12 +122,17 @@ local function pair(relay, client)
   local target, err = net.connect(relay.thost, relay.tport, { timeout = relay.timeout })
   if not target then
     ev("failed", err)
-    client:close()
+    if not relay.how then  -- not traced: never silent, one line per failure
+      io.stderr:write("relay: ", err, "\n")
+      io.stderr:flush()
+    end
+    close_gently(client)
     ev("close", "client")
     return
   end
   relay.conns[target] = true
   relay.npairs = relay.npairs + 1
+  ev = target_events(ev)
   if relay.how then target:settrace(ev) end
   ev("connected", nil, target)
   local up, down
@@ -139,7 +179,7 @@ function M.relay(lhost, lport, thost, tport, opts)
   local ownfile
   if type(how) == "string" then
     local f, err = io.open(how, "a")
-    if not f then return nil, "transcript " .. err end
+    if not f then notice("transcript " .. err) return nil, "transcript " .. err end
     f:setvbuf("line")
     how, ownfile = f, f
   elseif how ~= nil then
@@ -152,6 +192,7 @@ function M.relay(lhost, lport, thost, tport, opts)
     { backlog = opts.backlog, family = opts.family, max = opts.max })
   if not srv then
     if ownfile then ownfile:close() end
+    notice(err)
     return nil, err
   end
   relay.srv = srv

@@ -7,8 +7,9 @@
 --       Listens as net.listen does (same messages on failure), then returns
 --       at once: accepting runs as a task, and handler(conn) runs in a new
 --       task for every client, so clients are served concurrently while the
---       script or the prompt goes on. The connection is closed when the
---       handler returns or fails.
+--       script or the prompt goes on. The connection is closed (and the
+--       client uncounted) when the handler returns or fails, or its task
+--       is cancelled (task:cancel()).
 --       A handler error is written on stderr with its traceback, naming the
 --       server and the client, and the server goes on serving. It does NOT
 --       make the script's exit status 1 (a dying task does): the server
@@ -29,6 +30,10 @@
 local net = require "net"
 
 local M = {}
+
+-- At the prompt a failure says so by itself (netaux.h, "net.notice"): called
+-- as a statement in the public entry point, whose caller is the prompt's line.
+local notice = package.loaded["net.notice"] or function() end
 
 local DEFAULT_MAX = 1000
 local BACKOFF = 0.1       -- seconds to wait after accept runs out of something
@@ -61,7 +66,14 @@ local function report(srv, peer, msg)
 end
 
 -- One client: run the handler, then close the connection whatever happened.
+-- The connection and the count are let go in to-be-closed variables, so a
+-- task:cancel() (coroutine.close semantics) closes and uncounts them too.
 local function serve_client(srv, c)
+  local conn <close> = c
+  local _ <close> = setmetatable({}, { __close = function()
+    srv.conns[c] = nil
+    srv.nclients = srv.nclients - 1
+  end })
   local peer = hostport(c:getpeername())
   srv.conns[c] = true
   if srv.timeout then c:settimeout(srv.timeout) end
@@ -72,9 +84,6 @@ local function serve_client(srv, c)
     end
     return debug.traceback(m, 2)
   end, c)
-  srv.conns[c] = nil
-  srv.nclients = srv.nclients - 1
-  pcall(c.close, c)
   if not ok and not srv.closed then report(srv, peer, err) end
 end
 
@@ -130,7 +139,7 @@ function M.serve(host, port, handler, opts)
   opts, max = checkargs(handler, opts)
   local sock, err = net.listen(host, port,
     { backlog = opts.backlog, family = opts.family, linelimit = opts.linelimit })
-  if not sock then return nil, err end
+  if not sock then notice(err) return nil, err end
   local srv = setmetatable({ sock = sock, handler = handler, timeout = opts.timeout, max = max,
     nclients = 0, conns = setmetatable({}, { __mode = "k" }), closed = false }, Server)
   srv.name = hostport(sock:getsockname())
@@ -162,8 +171,9 @@ function Server:clients()
 end
 
 function Server:__tostring()
-  if self.closed then return "net.serve " .. self.name .. " (closed)" end
-  return "net.serve " .. self.name .. " (" .. self.nclients .. " client" ..
+  local kind = self.kind or "net.serve"   -- net.http.serve names its own
+  if self.closed then return kind .. " " .. self.name .. " (closed)" end
+  return kind .. " " .. self.name .. " (" .. self.nclients .. " client" ..
     (self.nclients == 1 and "" or "s") .. ")"
 end
 

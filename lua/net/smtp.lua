@@ -496,7 +496,10 @@ local function api(fn)
       return table.unpack(r, 2, r.n)
     end
     local msg = r[2]
-    local own = type(msg) == "string" and msg:match("^[^\n]-smtp%.lua:%d+: (bad argument .*)$")
+    -- raised at level 3 from a check called by fn, called by pcall: no
+    -- position then, or smtp.lua's when the check sits deeper
+    local own = type(msg) == "string" and (msg:match("^bad argument .*$")
+      or msg:match("^[^\n]-smtp%.lua:%d+: (bad argument .*)$"))
     if own then error(own, 2) end
     error(msg, 0)
   end

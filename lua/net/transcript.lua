@@ -256,8 +256,10 @@ function M.handler(how, opts)
     dest = how
     emit = function(line) how:write(line, "\n") end
   else
+    -- level 3: handler is called by C (net.trace, the builder), whose
+    -- caller is the user's line
     error("bad argument #1 to 'trace' (true, a function, a file or a path expected, got "
-      .. type(how) .. ")", 2)
+      .. type(how) .. ")", 3)
   end
   if o.time then
     if not o.clock then
