@@ -157,7 +157,7 @@ end
 
 -- The fields of a request table (get's options are the same, less url).
 local KNOWN = { url = true, method = true, headers = true, body = true, timeout = true,
-  redirects = true, sink = true, output = true, trace = true, tls = true }
+  redirects = true, sink = true, output = true, trace = true, onheaders = true, tls = true }
 
 -- Raise for the first key of t that is not a known option (a misspelt
 -- option is never silently ignored).
