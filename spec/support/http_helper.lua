@@ -8,25 +8,9 @@ local net = require "net"
 
 local M = {}
 
--- Write `data` to file `path`.
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb")); f:write(data); f:close()
-end
-
--- The nginx configuration for directory dir and port.
-local function conf(dir, port)
+-- The server block of nginx's configuration for port.
+local function server_conf(port)
   return ([[
-daemon off;
-master_process off;
-worker_processes 1;
-pid DIR/nginx.pid;
-error_log DIR/error.log;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path DIR/tmp; proxy_temp_path DIR/tmp; fastcgi_temp_path DIR/tmp;
-  uwsgi_temp_path DIR/tmp; scgi_temp_path DIR/tmp;
-  default_type application/octet-stream;
   server {
     listen 127.0.0.1:PORT;
     listen [::1]:PORT;
@@ -43,8 +27,7 @@ http {
       return 200 "cookies\n";
     }
   }
-}
-]]):gsub("DIR", dir):gsub("PORT", tostring(port))
+]]):gsub("PORT", tostring(port))
 end
 
 -- The body of /chunked.html as nginx sends it (after SSI).
@@ -53,35 +36,13 @@ M.chunked_body = "before\n" .. "included part\n" .. "after\n"
 -- Start nginx; returns a handle with .port, .dir and :stop(); errors if
 -- it does not come up within 10 s.
 function M.nginx()
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -p " .. dir .. "/www " .. dir .. "/tmp"))
-  write_file(dir .. "/www/index.html", "hello from nginx\n")
-  write_file(dir .. "/www/target", "you found the target\n")
-  write_file(dir .. "/www/file", tcp_helper.body())
-  write_file(dir .. "/www/part.txt", "included part\n")
-  write_file(dir .. "/www/chunked.html", 'before\n<!--# include file="/part.txt" -->after\n')
+  local dir = tcp_helper.nginx_dir({
+    ["index.html"] = "hello from nginx\n", target = "you found the target\n",
+    file = tcp_helper.body(), ["part.txt"] = "included part\n",
+    ["chunked.html"] = 'before\n<!--# include file="/part.txt" -->after\n' })
   local port = tcp_helper.free_port()
-  write_file(dir .. "/nginx.conf", conf(dir, port))
-  local p = io.popen("nginx -e " .. dir .. "/error.log -p " .. dir .. " -c " .. dir ..
-    "/nginx.conf >/dev/null 2>&1 </dev/null & echo $!")
-  local pid = tonumber(p:read("l"))
-  p:close()
-  local h = { port = port, pid = pid, dir = dir }
-  function h.stop()
-    if h.pid then
-      os.execute("kill " .. h.pid .. " 2>/dev/null; for i in $(seq 100); do kill -0 " .. h.pid ..
-        " 2>/dev/null || break; sleep 0.05; done")
-      h.pid = nil
-    end
-    os.execute("rm -rf " .. dir)
-  end
-  if not common.wait_port(port, 10) then
-    local log = io.open(dir .. "/error.log"); local msg = log and log:read("a") or ""
-    if log then log:close() end
-    h.stop()
-    error("nginx did not start: " .. msg)
-  end
+  local h = tcp_helper.run_nginx(dir, server_conf(port), { port })
+  h.port = port
   return h
 end
 

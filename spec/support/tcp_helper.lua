@@ -25,15 +25,23 @@ function M.body()
   return table.concat(t)
 end
 
--- Start nginx on 127.0.0.1:port and [::1]:port; returns a handle with
--- .port and :stop(). Errors if it does not come up within 10 s.
-function M.nginx()
+-- A fresh directory for a private nginx, with www/ and tmp/ in it; files
+-- maps names under www/ to their contents.
+function M.nginx_dir(files)
   local dir = os.tmpname()
   os.remove(dir)
   assert(os.execute("mkdir -p " .. dir .. "/www " .. dir .. "/tmp"))
-  local f = assert(io.open(dir .. "/www/file", "wb")); f:write(M.body()); f:close()
-  f = assert(io.open(dir .. "/www/index.html", "wb")); f:write("hello from nginx\n"); f:close()
-  local port = M.free_port()
+  for name, data in pairs(files or {}) do
+    local f = assert(io.open(dir .. "/www/" .. name, "wb")); f:write(data); f:close()
+  end
+  return dir
+end
+
+-- Run nginx in dir (from nginx_dir) with `http` inside its http block (DIR
+-- stands for dir), until every port of `ports` accepts; returns a handle
+-- with .dir, .pid and :stop() (which also removes dir). Errors with
+-- nginx's log if it does not come up within 10 s.
+function M.run_nginx(dir, http, ports)
   local conf = ([[
 daemon off;
 master_process off;
@@ -46,19 +54,12 @@ http {
   client_body_temp_path DIR/tmp; proxy_temp_path DIR/tmp; fastcgi_temp_path DIR/tmp;
   uwsgi_temp_path DIR/tmp; scgi_temp_path DIR/tmp;
   default_type application/octet-stream;
-  server {
-    listen 127.0.0.1:PORT;
-    listen [::1]:PORT;
-    root DIR/www;
-  }
-}
-]]):gsub("DIR", dir):gsub("PORT", tostring(port))
-  f = assert(io.open(dir .. "/nginx.conf", "w")); f:write(conf); f:close()
+]] .. http .. "}\n"):gsub("DIR", dir)
+  local f = assert(io.open(dir .. "/nginx.conf", "w")); f:write(conf); f:close()
   local p = io.popen("nginx -e " .. dir .. "/error.log -p " .. dir .. " -c " .. dir ..
     "/nginx.conf >/dev/null 2>&1 </dev/null & echo $!")
-  local pid = tonumber(p:read("l"))
+  local h = { pid = tonumber(p:read("l")), dir = dir }
   p:close()
-  local h = { port = port, pid = pid, dir = dir }
   function h.stop()
     if h.pid then
       os.execute("kill " .. h.pid .. " 2>/dev/null; for i in $(seq 100); do kill -0 " .. h.pid ..
@@ -67,12 +68,31 @@ http {
     end
     os.execute("rm -rf " .. dir)
   end
-  if not common.wait_port(port, 10) then
-    local log = io.open(dir .. "/error.log"); local msg = log and log:read("a") or ""
-    if log then log:close() end
-    h.stop()
-    error("nginx did not start: " .. msg)
+  for _, port in ipairs(ports) do
+    if not common.wait_port(port, 10) then
+      local log = io.open(dir .. "/error.log"); local msg = log and log:read("a") or ""
+      if log then log:close() end
+      h.stop()
+      error("nginx did not start: " .. msg)
+    end
   end
+  return h
+end
+
+-- Start nginx on 127.0.0.1:port and [::1]:port serving M.body() at /file;
+-- returns a handle with .port and :stop(). Errors if it does not come up
+-- within 10 s.
+function M.nginx()
+  local dir = M.nginx_dir({ file = M.body(), ["index.html"] = "hello from nginx\n" })
+  local port = M.free_port()
+  local h = M.run_nginx(dir, ([[
+  server {
+    listen 127.0.0.1:PORT;
+    listen [::1]:PORT;
+    root DIR/www;
+  }
+]]):gsub("PORT", tostring(port)), { port })
+  h.port = port
   return h
 end
 

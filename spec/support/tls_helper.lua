@@ -86,52 +86,17 @@ end
 -- body at /file. Returns {port12, port13, stop()}.
 function M.nginx()
   local c = M.certs()
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -p " .. dir .. "/www " .. dir .. "/tmp"))
-  local f = assert(io.open(dir .. "/www/file", "wb")); f:write(tcp.body()); f:close()
-  f = assert(io.open(dir .. "/www/index.html", "wb")); f:write("hello over tls\n"); f:close()
+  local dir = tcp.nginx_dir({ file = tcp.body(), ["index.html"] = "hello over tls\n" })
   local p12, p13 = tcp.free_port(), tcp.free_port()
   while p13 == p12 do p13 = tcp.free_port() end
-  local conf = ([[
-daemon off;
-master_process off;
-worker_processes 1;
-pid DIR/nginx.pid;
-error_log DIR/error.log;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path DIR/tmp; proxy_temp_path DIR/tmp; fastcgi_temp_path DIR/tmp;
-  uwsgi_temp_path DIR/tmp; scgi_temp_path DIR/tmp;
-  default_type application/octet-stream;
+  local h = tcp.run_nginx(dir, ([[
   ssl_certificate CERT;
   ssl_certificate_key KEY;
   server { listen 127.0.0.1:P12 ssl; ssl_protocols TLSv1.2; root DIR/www; }
   server { listen 127.0.0.1:P13 ssl; ssl_protocols TLSv1.3; root DIR/www; }
-}
-]]):gsub("DIR", dir):gsub("P12", tostring(p12)):gsub("P13", tostring(p13))
-    :gsub("CERT", c.good):gsub("KEY", c.goodkey)
-  f = assert(io.open(dir .. "/nginx.conf", "w")); f:write(conf); f:close()
-  local pp = io.popen("nginx -e " .. dir .. "/error.log -p " .. dir .. " -c " .. dir ..
-    "/nginx.conf >/dev/null 2>&1 </dev/null & echo $!")
-  local pid = tonumber(pp:read("l"))
-  pp:close()
-  local h = { port12 = p12, port13 = p13, pid = pid, dir = dir }
-  function h.stop()
-    if h.pid then
-      os.execute("kill " .. h.pid .. " 2>/dev/null; for i in $(seq 100); do kill -0 " .. h.pid ..
-        " 2>/dev/null || break; sleep 0.05; done")
-      h.pid = nil
-    end
-    os.execute("rm -rf " .. dir)
-  end
-  if not (common.wait_port(p12, 10) and common.wait_port(p13, 10)) then
-    local log = io.open(dir .. "/error.log"); local msg = log and log:read("a") or ""
-    if log then log:close() end
-    h.stop()
-    error("nginx did not start: " .. msg)
-  end
+]]):gsub("P12", tostring(p12)):gsub("P13", tostring(p13)):gsub("CERT", c.good):gsub("KEY", c.goodkey),
+    { p12, p13 })
+  h.port12, h.port13 = p12, p13
   return h
 end
 
