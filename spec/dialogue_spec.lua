@@ -28,23 +28,10 @@ local function says(text, hold)
   end)
 end
 
--- Call fn, returning the time it took and its results.
-local function timed(fn, ...)
-  local t0 = net.now()
-  local r = table.pack(fn(...))
-  return net.now() - t0, table.unpack(r, 1, r.n)
-end
+local timed = common.timed
 
 describe("net.dialogue", function()
-  local fds_before
-  setup(function()
-    net.run()
-    fds_before = common.count_fds()
-  end)
-  teardown(function()
-    net.run()
-    assert.are.equal(fds_before, common.count_fds())
-  end)
+  common.guard_fds(setup, teardown)
   after_each(function()
     net.run()
   end)

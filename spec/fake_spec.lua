@@ -13,15 +13,7 @@ local DIALOGUE = {
 }
 
 describe("net.fake", function()
-  local fds_before
-  setup(function()
-    net.run()
-    fds_before = common.count_fds()
-  end)
-  teardown(function()
-    net.run()
-    assert.are.equal(fds_before, common.count_fds())
-  end)
+  common.guard_fds(setup, teardown)
 
   it("passes a client that follows the dialogue", function()
     local fake = assert(net.fake("127.0.0.1", 0, DIALOGUE, { timeout = 5 }))

@@ -44,15 +44,7 @@ local function raw_exchange(port, bytes)
 end
 
 describe("net.http.serve", function()
-  local fds_before
-  setup(function()
-    net.run()
-    fds_before = common.count_fds()
-  end)
-  teardown(function()
-    net.run()
-    assert.are.equal(fds_before, common.count_fds())
-  end)
+  common.guard_fds(setup, teardown)
 
   it_serve("names itself net.http.serve in tostring (QA)", function()
     local srv = start(function() return 200, {}, "" end)

@@ -9,20 +9,9 @@ local tcp_helper = require "spec.support.tcp_helper"
 local url = require "net.url"
 local http = net.http
 
--- Call fn, returning the time it took and its results.
-local function timed(fn, ...)
-  local t0 = net.now()
-  local r = table.pack(fn(...))
-  return net.now() - t0, table.unpack(r, 1, r.n)
-end
+local timed = common.timed
 
--- A port on which nothing listens.
-local function closed_port()
-  local s = assert(net.listen("127.0.0.1", 0))
-  local _, p = s:getsockname()
-  s:close()
-  return p
-end
+local closed_port = common.closed_port
 
 -- Descriptors open in this process now, without a collection first.
 local function open_fds()

@@ -55,12 +55,7 @@ local function fakesmtp(answers, got, host)
   end, host)
 end
 
--- Call fn, returning the time it took and its results.
-local function timed(fn, ...)
-  local t0 = net.now()
-  local r = table.pack(fn(...))
-  return net.now() - t0, table.unpack(r, 1, r.n)
-end
+local timed = common.timed
 
 -- The body part of raw message bytes (after the first empty line).
 local function bodyof(raw)

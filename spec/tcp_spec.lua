@@ -25,20 +25,9 @@ local function upper_echo(c)
   for line in c:lines() do c:send(line:upper() .. "\r\n") end
 end
 
--- Call fn, returning its results and the time it took.
-local function timed(fn, ...)
-  local t0 = net.now()
-  local r = table.pack(fn(...))
-  return net.now() - t0, table.unpack(r, 1, r.n)
-end
+local timed = common.timed
 
--- A port on which nothing listens.
-local function closed_port()
-  local s = assert(net.listen("127.0.0.1", 0))
-  local _, p = s:getsockname()
-  s:close()
-  return p
-end
+local closed_port = common.closed_port
 
 -- A listener on 127.0.0.2 whose backlog is full: SYNs to it are dropped,
 -- so a connect to it never completes (a dead address, on loopback).

@@ -30,13 +30,7 @@ local function collector()
   return lines, function(l) lines[#lines + 1] = l end
 end
 
--- A port on which nothing listens.
-local function closed_port()
-  local s = assert(net.listen("127.0.0.1", 0))
-  local _, p = s:getsockname()
-  s:close()
-  return p
-end
+local closed_port = common.closed_port
 
 -- "LOCAL -> PEER" of a connection, as the transcript writes it.
 local function arrow(c)

@@ -12,15 +12,7 @@ local function fmt(what, data, opts)
 end
 
 describe("net.transcript", function()
-  local fds_before
-  setup(function()
-    net.run()
-    fds_before = common.count_fds()
-  end)
-  teardown(function()
-    net.run()
-    assert.are.equal(fds_before, common.count_fds())
-  end)
+  common.guard_fds(setup, teardown)
 
   describe("lines", function()
     it("marks directions and ends lines at LF or CR LF", function()

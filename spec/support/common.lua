@@ -86,4 +86,37 @@ function M.wait_port(port, seconds)
   return false
 end
 
+-- Inside a describe: check that the specs of the block leave no descriptor
+-- open (counted after letting the loop finish what it is doing). busted's
+-- setup and teardown are the spec file's, so they are passed in.
+function M.guard_fds(setup, teardown)
+  local before
+  setup(function()
+    net.run()
+    before = M.count_fds()
+  end)
+  teardown(function()
+    net.run()
+    local after = M.count_fds()
+    if after ~= before then
+      error(("descriptors leaked: %d open before, %d after"):format(before, after), 0)
+    end
+  end)
+end
+
+-- Call fn, returning the time it took and its results.
+function M.timed(fn, ...)
+  local t0 = net.now()
+  local r = table.pack(fn(...))
+  return net.now() - t0, table.unpack(r, 1, r.n)
+end
+
+-- A port on 127.0.0.1 on which nothing listens.
+function M.closed_port()
+  local s = assert(net.listen("127.0.0.1", 0))
+  local _, p = s:getsockname()
+  s:close()
+  return p
+end
+
 return M
