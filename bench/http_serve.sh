@@ -1,12 +1,13 @@
 #!/bin/sh
 # bench/http_serve.sh: net.http.serve against nginx (one worker, no master,
 # no access log) answering the same 6-byte body, with wrk -t2 -c50 for
-# DURATION seconds (default 3): keep-alive, then Connection: close.
-# Prints requests/s for each and the ratio netlua/nginx.
+# DURATION seconds (default 3): keep-alive, then Connection: close, where a
+# single-threaded LuaSocket HTTP/1.0 server (lua5.4, lua-socket) answers too.
+# Prints requests/s for each and the ratios.
 cd "$(dirname "$0")/.." || exit 1
 DUR=${DURATION:-3}
 D=$(mktemp -d /tmp/netlua-bench-http.XXXXXX)
-P1=$(shuf -i 30000-40000 -n 1); P2=$((P1 + 1))
+P1=$(shuf -i 20000-30000 -n 1)  # below the ephemeral range wrk's clients use; P2=$((P1 + 1)); P3=$((P1 + 2))
 mkdir -p "$D/www" "$D/tmp"; printf 'hello\n' > "$D/www/index.html"
 cat > "$D/nginx.conf" <<CONF
 daemon off; master_process off; worker_processes 1; pid $D/nginx.pid;
@@ -17,14 +18,31 @@ http { access_log off; client_body_temp_path $D/tmp; proxy_temp_path $D/tmp;
 CONF
 nginx -e "$D/error.log" -p "$D" -c "$D/nginx.conf" >/dev/null 2>&1 & NPID=$!
 build/netlua -e "net.http.serve('127.0.0.1', $P1, function() return 200, {['Content-Type']='text/html'}, 'hello\n' end, {max = 2000}) net.run()" & LPID=$!
+cat > "$D/luasocket.lua" <<'LUA'
+-- a single-threaded HTTP/1.0 server with LuaSocket: one request per connection
+local socket = require "socket"
+local s = assert(socket.bind("127.0.0.1", tonumber(arg[1]), 1024))
+while true do
+  local c = s:accept()
+  if c then
+    c:settimeout(5)
+    repeat local l = c:receive("*l") until not l or l == ""
+    c:send("HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: 6\r\n\r\nhello\n")
+    c:close()
+  end
+end
+LUA
+lua5.4 "$D/luasocket.lua" $P3 & SPID=$!
 sleep 0.5
 rps() { wrk -t2 -c50 -d"${DUR}s" "$@" | awk '/Requests\/sec/ {print $2} /Non-2xx|Socket errors/ {print "  (" $0 ")" > "/dev/stderr"}'; }
 for mode in keep-alive close; do
   if [ $mode = close ]; then
     a=$(rps -H "Connection: close" "http://127.0.0.1:$P1/"); b=$(rps -H "Connection: close" "http://127.0.0.1:$P2/")
+    s=$(rps -H "Connection: close" "http://127.0.0.1:$P3/")
   else
     a=$(rps "http://127.0.0.1:$P1/"); b=$(rps "http://127.0.0.1:$P2/")
   fi
   echo "$mode: net.http.serve $a req/s, nginx (1 worker) $b req/s, ratio $(echo "$a $b" | awk '{printf "%.2f", $1/$2}')"
+  [ $mode = close ] && echo "close: LuaSocket HTTP/1.0 $s req/s, ratio net.http.serve/LuaSocket $(echo "$a $s" | awk '{printf "%.2f", $1/$2}')"
 done
-kill $LPID $NPID 2>/dev/null; wait 2>/dev/null; rm -rf "$D"
+kill $LPID $NPID $SPID 2>/dev/null; wait 2>/dev/null; rm -rf "$D"
