@@ -211,7 +211,9 @@ local function main(args)
   if host:find(":", 1, true) then host = "[" .. host .. "]" end
   print(("serving %s on http://%s:%d/"):format(root, host, port))
   io.stdout:flush()
-  net.run()
+  local ok, e = pcall(net.run)  -- the server's task runs until Ctrl-C
+  if not ok and tostring(e):find("interrupted!$") then return 130 end
+  if not ok then error(e, 0) end
   return 0
 end
 

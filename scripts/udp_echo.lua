@@ -135,4 +135,8 @@ local function main(args)
   return client(o)
 end
 
-os.exit(main(arg or {}))
+-- Ctrl-C ends the server (and a waiting client) quietly, status 130.
+local ok, status = pcall(main, arg or {})
+if not ok and tostring(status):find("interrupted!$") then os.exit(130) end
+if not ok then error(status, 0) end
+os.exit(status)

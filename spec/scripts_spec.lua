@@ -437,4 +437,18 @@ describe("scripts", function()
       assert.matches("^dig%.lua: unknown record type BOGUS\n", err)
     end)
   end)
+
+  describe("servers stopped with Ctrl-C", function()
+    for _, s in ipairs({ "udp_echo.lua server -p PORT", "http_server.lua -p PORT ." }) do
+      it(s .. " exits 130 without a traceback", function()
+        local port = tcp_helper.free_port()
+        local ok, code, out, err = common.run("cd " .. q(common.root) .. "; " .. NETLUA ..
+          " scripts/" .. s:gsub("PORT", tostring(port)) .. " & p=$!; sleep 0.7; kill -INT $p; wait $p")
+        assert.are.equal(130, code, out .. err)
+        assert.not_matches("traceback", err)
+        assert.not_matches("interrupted!", err)
+        assert.falsy(ok)
+      end)
+    end
+  end)
 end)

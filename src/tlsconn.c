@@ -58,6 +58,7 @@ static int hs_fail(lua_State *L, int server, int named) {
   lua_getfield(L, H_CONN, "close");
   lua_pushvalue(L, H_CONN);
   lua_call(L, 1, 0);
+  net_notice(L, lua_tostring(L, -1));  /* said at the prompt even when assigned */
   lua_pushnil(L);
   lua_insert(L, -2);
   return 2;
