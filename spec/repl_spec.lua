@@ -514,6 +514,20 @@ describe("failure notices at the prompt", function()
     assert.are.equal(3, n, out)
   end)
 
+  it("a failed TLS handshake says so too (QA round 2)", function()
+    local port = free_port()
+    -- a plain peer in its own process (this one is busy driving the prompt)
+    local p = io.popen("socat TCP-LISTEN:" .. port .. ",bind=127.0.0.1,reuseaddr,fork SYSTEM:'echo not tls' " ..
+      ">/dev/null 2>&1 & echo $!")
+    local pid = p:read("l"); p:close()
+    finally(function() os.execute("kill " .. pid .. " 2>/dev/null") end)
+    assert.is_true(common.wait_port(port, 5))
+    local _, out = session(steps(PROMPT,
+      L(('c = net.connect("127.0.0.1", %d, {tls = true, timeout = 5})'):format(port), "*** tls"),
+      PROMPT))
+    assert.matches("%*%*%* tls 127%.0%.0%.1:%d+ %(127%.0%.0%.1%): ", out)
+  end)
+
   it("a script, -e and piped stdin stay quiet and keep nil, message", function()
     local port = free_port()
     local code = ('c, e = net.connect("127.0.0.1", %d); print(c, e)'):format(port)
