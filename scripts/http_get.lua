@@ -7,6 +7,11 @@ a HEAD request), or the whole dialogue as a transcript on standard error
   netlua scripts/http_get.lua http://127.0.0.1:8080/
   netlua scripts/http_get.lua -I http://127.0.0.1:8080/file
   netlua scripts/http_get.lua -v -o big.iso http://127.0.0.1:8080/big.iso
+  netlua scripts/http_get.lua --cacert ca.pem https://localhost:8443/
+
+https:// URLs are verified against the system store (SSL_CERT_FILE and
+SSL_CERT_DIR are honoured) or --cacert FILE; -k skips verification and
+says so on standard error.
 
 Exit status: 0 for a 2xx or 3xx reply (redirects are not followed); 22
 for a 4xx or 5xx reply, as `curl -f` does (the body is still written, so
@@ -22,12 +27,14 @@ of its own; redirected or piped, nothing is drawn.
 local net = require "net"
 
 local USAGE = [[
-usage: http_get.lua [-v] [-I] [-o FILE] [--timeout S] URL
-Fetch URL (http://) and write the body to standard output.
+usage: http_get.lua [-v] [-I] [-o FILE] [--timeout S] [-k | --cacert F] URL
+Fetch URL (http:// or https://) and write the body to standard output.
   -I            HEAD request: print the status line and header fields
   -v            the whole dialogue as a transcript on standard error
   -o FILE       write the body to FILE (a progress bar on a terminal)
   --timeout S   give up after S seconds in all (default 60)
+  --cacert F    https: verify the server against CA file (or directory) F
+  -k            https: do not verify the server's certificate (says so)
   --help        this text
 Exits 0 on 2xx/3xx, 22 on 4xx/5xx (as curl -f), 1 on a network failure.]]
 
@@ -40,10 +47,12 @@ local function options(args)
     if a == "--help" or a == "-h" then o.help = true
     elseif a == "-v" then o.verbose = true
     elseif a == "-I" then o.head = true
-    elseif a == "-o" or a == "--timeout" then
+    elseif a == "-k" or a == "--insecure" then o.insecure = true
+    elseif a == "-o" or a == "--timeout" or a == "--cacert" then
       local v = args[i + 1]
       if not v then return nil, a .. " needs a value" end
       if a == "-o" then o.output = v
+      elseif a == "--cacert" then o.cacert = v
       else
         o.timeout = tonumber(v)
         if not o.timeout or o.timeout <= 0 then return nil, "bad timeout: " .. v end
@@ -55,6 +64,7 @@ local function options(args)
     i = i + 1
   end
   if not o.help and not o.url then return nil, "expected a URL" end
+  if o.insecure and o.cacert then return nil, "-k and --cacert exclude each other" end
   return o
 end
 
@@ -156,6 +166,7 @@ local function fetch(o)
   local status, h, body, reason = net.http.request {
     method = o.head and "HEAD" or "GET", url = o.url, timeout = o.timeout,
     sink = sink, trace = tracer(o, bar),
+    tls = (o.insecure or o.cacert) and { verify = not o.insecure, ca = o.cacert } or nil,
   }
   if file then file:close() end
   if bar and status then bar:finish() end
@@ -170,6 +181,9 @@ local function main(args)
     return 2
   end
   if o.help then print(USAGE) return 0 end
+  if o.insecure and o.url:match("^[Hh][Tt][Tt][Pp][Ss]:") then
+    io.stderr:write("http_get.lua: warning: -k: the server's certificate is NOT VERIFIED\n")
+  end
   local ok, status, h, _, reason = pcall(fetch, o)
   if not ok then  -- a URL or header the client refuses raises
     io.stderr:write("http_get.lua: ", tostring(status), "\n")
