@@ -8,6 +8,11 @@ a HEAD request), or the whole dialogue as a transcript on standard error
   netlua scripts/http_get.lua -I http://127.0.0.1:8080/file
   netlua scripts/http_get.lua -v -o big.iso http://127.0.0.1:8080/big.iso
   netlua scripts/http_get.lua -L http://127.0.0.1:8080/old
+  netlua scripts/http_get.lua --cacert ca.pem https://localhost:8443/
+
+https:// URLs are verified against the system store (SSL_CERT_FILE and
+SSL_CERT_DIR are honoured) or --cacert FILE; -k skips verification and
+says so on standard error.
 
 Redirects are followed with -L (up to net.http's max_redirects hops, as
 curl -L); without it a 3xx reply with a Location gets one line on standard
@@ -30,13 +35,15 @@ Ctrl-C stops the download with "http_get.lua: interrupted", status 130.
 local net = require "net"
 
 local USAGE = [[
-usage: http_get.lua [-v] [-I] [-L] [-o FILE] [--timeout S] URL
+usage: http_get.lua [-v] [-I] [-L] [-o FILE] [--timeout S] [-k | --cacert F] URL
 Fetch URL (http:// or https://) and write the body to standard output.
   -I            HEAD request: print the status line and header fields
   -L            follow redirects (3xx with a Location)
   -v            the whole dialogue as a transcript on standard error
   -o FILE       write the body to FILE (a progress bar on a terminal)
   --timeout S   give up after S seconds in all (default 60)
+  --cacert F    https: verify the server against CA file (or directory) F
+  -k            https: do not verify the server's certificate (says so)
   --help        this text
 Exits 0 on 2xx/3xx, 22 on 4xx/5xx (as curl -f), 1 on a network failure.]]
 
@@ -50,10 +57,12 @@ local function options(args)
     elseif a == "-v" then o.verbose = true
     elseif a == "-I" then o.head = true
     elseif a == "-L" or a == "--location" then o.follow = true
-    elseif a == "-o" or a == "--timeout" then
+    elseif a == "-k" or a == "--insecure" then o.insecure = true
+    elseif a == "-o" or a == "--timeout" or a == "--cacert" then
       local v = args[i + 1]
       if not v then return nil, a .. " needs a value" end
       if a == "-o" then o.output = v
+      elseif a == "--cacert" then o.cacert = v
       else
         o.timeout = tonumber(v)
         if not o.timeout or o.timeout <= 0 then return nil, "bad timeout: " .. v end
@@ -65,6 +74,7 @@ local function options(args)
     i = i + 1
   end
   if not o.help and not o.url then return nil, "expected a URL" end
+  if o.insecure and o.cacert then return nil, "-k and --cacert exclude each other" end
   return o
 end
 
@@ -152,6 +162,7 @@ local function fetch(o)
     method = o.head and "HEAD" or "GET", url = o.url, timeout = o.timeout,
     sink = sink, trace = o.verbose or nil, redirects = o.follow or nil,
     onheaders = bar and function(_, head) bar.total = tonumber(head["content-length"]) end,
+    tls = (o.insecure or o.cacert) and { verify = not o.insecure, ca = o.cacert } or nil,
   })
   if file then file:close() end
   if bar and (status or not ok) then bar:finish() end
@@ -167,6 +178,9 @@ local function main(args)
     return 2
   end
   if o.help then print(USAGE) return 0 end
+  if o.insecure and o.url:match("^[Hh][Tt][Tt][Pp][Ss]:") then
+    io.stderr:write("http_get.lua: warning: -k: the server's certificate is NOT VERIFIED\n")
+  end
   local ok, status, h, _, reason = pcall(fetch, o)
   if not ok and tostring(status):find("interrupted!$") then  -- Ctrl-C
     io.stderr:write("http_get.lua: interrupted\n")

@@ -9,6 +9,16 @@ standard error.
   netlua scripts/smtp_send.lua --server '[::1]' --port 25 --from a@b \
       --to c@d --cc e@f --body-file letter.txt
 
+Over TLS: --starttls (upgrade after EHLO, never falling back to plain) or
+--tls (TLS from the start, port 465 style), verified against the system
+store or --cacert FILE (-k: not verified, and it says so). With --user the
+password is read from --password-file F (its first line; "-": standard
+input), never from the command line, and sent only over TLS.
+
+  netlua scripts/smtp_send.lua --server mail.example.org --port 587 \
+      --starttls --user me --password-file ~/.smtp-pass --from me@example.org \
+      --to you@example.org --body "over TLS"
+
 Exits 0 when the server accepted the message, 1 when it did not (refused
 connection, a rejected sender or recipient, a timeout: one line on
 standard error saying which), 2 on a usage error: an unknown option or a
@@ -34,6 +44,12 @@ a name, an IPv6 address in brackets when a port follows ([::1]:2525).
   --body-file F    the body from file F ("-": standard input)
   --helo NAME      the name to greet with (default: this host's name)
   --timeout S      seconds to wait for each reply (default 60)
+  --starttls       STARTTLS after EHLO (port 587 style); no plain fallback
+  --tls            TLS from the start (port 465 style)
+  --cacert FILE    verify the server against this CA file (or directory)
+  -k, --insecure   do not verify the server's certificate (says so)
+  --user U         log in as U (AUTH PLAIN or LOGIN, over TLS only)
+  --password-file F  the password: the first line of F ("-": stdin)
   -v               show the dialogue on standard error
   --help           this text
 Options take their value as the next argument or after "=" (--to=a@b).
@@ -41,7 +57,7 @@ Any rejection fails the whole message: nobody gets it.]]
 
 local TAKES = { server = "one", port = "one", from = "one", to = "list", cc = "list",
   bcc = "list", subject = "one", header = "list", body = "one", ["body-file"] = "one",
-  helo = "one", timeout = "one" }
+  helo = "one", timeout = "one", cacert = "one", user = "one", ["password-file"] = "one" }
 
 --- Options from the command line, or nil, message (a usage error).
 local function options(args)
@@ -53,6 +69,11 @@ local function options(args)
     k = k or a:match("^%-%-([%w-]+)$")
     if a == "--help" or a == "-h" then o.help = true
     elseif a == "-v" or a == "--verbose" then o.verbose = true
+    elseif a == "--starttls" then o.starttls = true
+    elseif a == "--tls" then o.tls = true
+    elseif a == "-k" or a == "--insecure" then o.insecure = true
+    elseif a == "--password" or a:match("^%-%-password=") then
+      return nil, "no --password: a password on the command line is seen by every user (ps); use --password-file"
     elseif k and TAKES[k] then
       if not v then
         i = i + 1
@@ -81,6 +102,11 @@ local function request(o)
   if o.port and (not port or port < 1 or port > 65535) then return nil, "bad port: " .. o.port end
   local timeout = o.timeout and tonumber(o.timeout)
   if o.timeout and (not timeout or timeout <= 0) then return nil, "bad timeout: " .. o.timeout end
+  if o.starttls and o.tls then return nil, "--starttls and --tls exclude each other" end
+  if (o.cacert or o.insecure) and not (o.starttls or o.tls) then return nil, "--cacert and -k need --starttls or --tls" end
+  if o.cacert and o.insecure then return nil, "--cacert and -k exclude each other" end
+  if o.user and not o["password-file"] then return nil, "--user needs --password-file" end
+  if o["password-file"] and not o.user then return nil, "--password-file needs --user" end
   local headers = {}
   for _, h in ipairs(o.header) do
     local name, value = h:match("^([^:]+):%s*(.*)$")
@@ -89,7 +115,20 @@ local function request(o)
   end
   return { server = o.server, port = port, from = o.from, to = o.to, cc = o.cc, bcc = o.bcc,
     subject = o.subject, headers = headers, body = o.body, helo = o.helo, timeout = timeout,
-    trace = o.verbose or nil }
+    trace = o.verbose or nil, tls = o.starttls and "starttls" or o.tls and "tls" or nil,
+    tlsopts = (o.cacert or o.insecure) and { ca = o.cacert, verify = not o.insecure } or nil,
+    user = o.user }
+end
+
+--- The password: the first line of path ("-": standard input), or nil, message.
+local function readpassword(path)
+  local f, err = io.stdin, nil
+  if path ~= "-" then f, err = io.open(path, "rb") end
+  if not f then return nil, "cannot read the password: " .. err end
+  local s = f:read("l")
+  if f ~= io.stdin then f:close() end
+  if not s or s == "" then return nil, "cannot read the password: " .. path .. " is empty" end
+  return (s:gsub("\r$", ""))
 end
 
 --- The body from --body-file (a path or "-"), or nil, message.
@@ -123,6 +162,14 @@ local function main(args)
       return 1
     end
   end
+  if o.user then
+    req.password, err = readpassword(o["password-file"])
+    if not req.password then
+      io.stderr:write("smtp_send.lua: ", err, "\n")
+      return 1
+    end
+  end
+  if o.insecure then io.stderr:write("smtp_send.lua: warning: -k: the server's certificate is NOT VERIFIED\n") end
   -- a CR/LF in an address, subject or header, or a malformed address, is
   -- refused by net.smtp before it connects: a usage error here
   local ok, sent, reply = pcall(smtp.send, req)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <ares.h>
+#include <openssl/crypto.h>
 #include <histedit.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -58,10 +59,11 @@ static int docall(lua_State *L, int narg, int nres) {
   return status;
 }
 
-/* The version line: netlua's, and those of Lua, c-ares and libedit. */
+/* The version line: netlua's, and those of Lua, c-ares, libedit and
+   OpenSSL (the library loaded: "OpenSSL 3.0.13 30 Jan 2024" -> 3.0.13). */
 static void print_version(void) {
-  printf("netlua %s  (%s, c-ares %s, libedit %s)\n%s\n", NETLUA_VERSION,
-         LUA_RELEASE, ares_version(NULL), LIBEDIT_VERSION,
+  printf("netlua %s  (%s, c-ares %s, libedit %s, OpenSSL %s)\n%s\n", NETLUA_VERSION,
+         LUA_RELEASE, ares_version(NULL), LIBEDIT_VERSION, OpenSSL_version(OPENSSL_VERSION_STRING),
          LUA_COPYRIGHT);
   fflush(stdout);
 }

@@ -1,7 +1,9 @@
 /*
  * server.c: net.listen(host, port [, opts]) -> server, and the server type
  * (metatable "netlua.server"): accept, which waits for a client through the
- * loop and returns a connection (conn.h) over the plain transport;
+ * loop and returns a connection (conn.h) over the plain transport (or,
+ * listening with opts.tls, after the TLS handshake; accept(t, false)
+ * leaves that to handshake(conn), for a per-client task);
  * settimeout, getsockname, close. "*" and "::" listen on both families
  * where the system allows.
  */
@@ -63,12 +65,14 @@ static int server_close(lua_State *L) {
   return 1;
 }
 
-/* __tostring: "tcp server ADDR (listening|closed)". */
+/* __tostring: "tcp server ADDR (listening|closed)", "tls server ..." with
+   opts.tls. */
 static int server_tostring(lua_State *L) {
   server *sv = checkserver(L, 1);
   char a[SOCK_ADDRSTRLEN];
-  if (sv->local.len == 0) lua_pushstring(L, "tcp server (closed)");
-  else lua_pushfstring(L, "tcp server %s (%s)", sock_format(&sv->local, a, sizeof a),
+  const char *kind = lua_getiuservalue(L, 1, 2) == LUA_TUSERDATA ? "tls" : "tcp";
+  if (sv->local.len == 0) lua_pushfstring(L, "%s server (closed)", kind);
+  else lua_pushfstring(L, "%s server %s (%s)", kind, sock_format(&sv->local, a, sizeof a),
                        sv->fd < 0 ? "closed" : "listening");
   return 1;
 }
@@ -88,7 +92,8 @@ static int server_settimeout(lua_State *L) {
   return 1;
 }
 
-/* accept continuation. Stack: server, timeout, conn, deadline. */
+/* accept continuation. Stack: server, timeout, conn, deadline; ctx 1:
+   leave the TLS handshake to server:handshake. */
 static int accept_k(lua_State *L, int status, lua_KContext ctx) {
   server *sv = lua_touserdata(L, 1);
   double deadline = lua_tonumber(L, 4);
@@ -104,7 +109,7 @@ static int accept_k(lua_State *L, int status, lua_KContext ctx) {
       sock_nodelay(fd);
       conn_attach(lua_touserdata(L, 3), &io, &peer);
       lua_settop(L, 3);
-      if (lua_getiuservalue(L, 1, 2) == LUA_TUSERDATA)  /* TLS hook: listen's opts.tls */
+      if (lua_getiuservalue(L, 1, 2) == LUA_TUSERDATA && !ctx)  /* TLS hook: listen's opts.tls */
         return tlsconn_accept(L, 3, 4, deadline);
       lua_pop(L, 1);
       return 1;
@@ -124,14 +129,30 @@ static int accept_k(lua_State *L, int status, lua_KContext ctx) {
   }
 }
 
-/* server:accept([timeout]) -> conn, or nil, message. */
+/* server:accept([timeout [, handshake]]) -> conn, or nil, message.
+   handshake false: a TLS listener's client is returned before its
+   handshake (plain); server:handshake(conn) does it later. */
 static int server_accept(lua_State *L) {
   server *sv = checkserver(L, 1);
   double t = args_checktimeout(L, 2, sv->timeout);
+  int later = lua_isboolean(L, 3) && !lua_toboolean(L, 3);
   lua_settop(L, 2);
   conn_new(L, sv->linemax, -1);
   lua_pushnumber(L, loop_deadline(t));
-  return accept_k(L, 0, 0);
+  return accept_k(L, 0, later);
+}
+
+/* server:handshake(conn [, timeout]) -> conn, or nil, message: the TLS
+   handshake of a client accepted with accept(t, false), within timeout
+   (capped by TLSCONN_ACCEPT_MAX). */
+static int server_handshake(lua_State *L) {
+  double t;
+  checkserver(L, 1);
+  luaL_checkudata(L, 2, "netlua.conn");
+  t = args_checktimeout(L, 3, -1);
+  if (lua_getiuservalue(L, 1, 2) != LUA_TUSERDATA) return net_fail(L, "handshake: the server is not TLS");
+  lua_pushnumber(L, loop_deadline(t));
+  return tlsconn_accept(L, 2, 4, lua_tonumber(L, 5));
 }
 
 /* Stack of net.listen: 1 host, 2 port, 3 opts, 4 server. */
@@ -229,7 +250,7 @@ static int l_listen(lua_State *L) {
 
 void server_open(lua_State *L) {
   static const luaL_Reg server_m[] = {
-    {"accept", server_accept}, {"close", server_close},
+    {"accept", server_accept}, {"handshake", server_handshake}, {"close", server_close},
     {"settimeout", server_settimeout}, {"getsockname", server_getsockname},
     {NULL, NULL}};
   lua_pushcfunction(L, l_listen);

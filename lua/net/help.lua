@@ -10,7 +10,7 @@ net.help: what `net` offers, for the prompt (where it is the global `help`).
                           "conn:receive", "ip.parse" ...
   help(c)                 the methods of an object (a connection, ...)
   help(net.ip)            one part of net (ip, dns, pretty, ...)
-  help("http")            a topic: http, smtp, telnet, trace, serve, dns,
+  help("http")            a topic: http, smtp, telnet, tls, trace, serve, dns,
                           tasks (a short page with an example to run);
                           topics come before functions and parts of the
                           same name (help "net.trace", help(net.http) ...)
@@ -181,10 +181,16 @@ local GROUPS = {
       example = "print(c:tlsinfo().chain[1].notafter)" },
   } },
   { title = "Server methods (s = net.listen(...))", part = "server", entries = {
-    { name = "server:accept", sig = "s:accept([timeout]) -> conn",
+    { name = "server:accept", sig = "s:accept([timeout [, handshake]]) -> conn",
       text = "wait for the next client",
+      more = "On a TLS listener the handshake is done in accept; accept(t, false) returns the client before it (plain), for s:handshake(c) in the client's own task.",
       returns = "a connection; on failure nil, message (\"timeout\", \"closed\")",
       example = "c = s:accept(); c:send(\"hello\\n\"); c:close()" },
+    { name = "server:handshake", sig = "s:handshake(c [, timeout]) -> c",
+      text = "the TLS handshake of a client taken with s:accept(t, false)",
+      more = "With the listener's certificate (net.listen{tls}); at most 10 s whatever timeout. net.serve{tls} does this in each client's task.",
+      returns = "the connection, now TLS; on failure nil, \"tls client ADDR: ...\" (the connection is closed)",
+      example = "c = s:accept(nil, false); net.spawn(function() if s:handshake(c, 5) then c:send(\"hi\\n\") end c:close() end)" },
     { name = "server:settimeout", sig = "s:settimeout(seconds | nil) -> true",
       text = "the default timeout of accept",
       returns = "true",
@@ -201,7 +207,7 @@ local GROUPS = {
   { title = "Servers, fakes and relays (tasks on the one loop)", part = "serve", entries = {
     { name = "net.serve", sig = "net.serve(host, port, handler [, opts]) -> srv",
       text = "serve each client with handler(conn) in a task of its own",
-      more = "Returns at once; the server keeps serving while the script or the prompt goes on. The connection is closed when the handler returns or fails; a handler's error is written on stderr with its traceback and the server goes on (it does not make the script's exit status 1). srv:close() stops it quietly and closes the clients' connections; srv:getsockname(), srv:clients(). opts: backlog, family, linelimit (as net.listen), timeout (per call on each connection), max (clients at once, 1000; the others wait in the backlog), tls (not available yet)",
+      more = "Returns at once; the server keeps serving while the script or the prompt goes on. The connection is closed when the handler returns or fails; a handler's error is written on stderr with its traceback and the server goes on (it does not make the script's exit status 1). srv:close() stops it quietly and closes the clients' connections; srv:getsockname(), srv:clients(). opts: backlog, family, linelimit (as net.listen), timeout (per call on each connection), max (clients at once, 1000; the others wait in the backlog), tls = {cert, key [, ca, alpn, minversion]} (each client's handshake runs in its own task, within opts.handshake seconds, default 10; one that fails is closed quietly and counted in srv.failed_handshakes)",
       returns = "the server; on failure nil and a message, as net.listen",
       example = 'srv = net.serve("127.0.0.1", 8080, function(c) for l in c:lines() do c:send(l .. "\\n") end end)' },
     { name = "net.fake", sig = "net.fake(host, port, dialogue [, opts]) -> fake",
@@ -418,12 +424,12 @@ local GROUPS = {
       example = 'net.http.request{ url = "http://127.0.0.1:8080/", method = "POST", body = "x=1" }' },
     { name = "net.http.serve", sig = "net.http.serve(host, port, handler [, opts])",
       text = "a small HTTP server",
-      more = "handler(req) runs per request (req.method, path (raw), decoded_path, query, params, headers, body, peer) and returns status, headers, body (a string, a function giving chunks, or an open file); keep-alive; opts: timeout (10 s to read a request), idle (5 s), maxbody (1 MiB), maxheader (16 KiB), max",
+      more = "handler(req) runs per request (req.method, path (raw), decoded_path, query, params, headers, body, peer) and returns status, headers, body (a string, a function giving chunks, or an open file); keep-alive; opts: timeout (10 s to read a request), idle (5 s), maxbody (1 MiB), maxheader (16 KiB), max, tls and handshake (HTTPS, as net.serve)",
       returns = "the server (srv:close(), srv:getsockname()); nil, message if it cannot listen",
       example = 'net.http.serve("127.0.0.1", 8080, function(req) return 200, {}, "hello\\n" end)' },
     { name = "net.smtp.send", sig = "net.smtp.send{server, from, to, headers, body} -> true",
       text = "send one mail",
-      more = "dot-stuffing is done; CR or LF inside addresses or headers is refused. tls = \"starttls\" (upgrade after EHLO; no fallback to plain) or \"tls\" (TLS from the start, port 465), tlsopts = TLS options (help(\"tls\"))",
+      more = "dot-stuffing is done; CR or LF inside addresses or headers is refused. tls = \"starttls\" (upgrade after EHLO; no fallback to plain) or \"tls\" (TLS from the start, port 465), tlsopts = TLS options (help(\"tls\")); user, password: AUTH PLAIN or LOGIN after EHLO (mechanism = to choose), refused before anything is sent unless the connection is TLS or cleartext = true. By hand: s = net.smtp.open(host, port, opts); s:ehlo(); s:starttls(); s:ehlo(); s:auth(user, password [, mechanism | {mechanism, cleartext}]) -> 235",
       returns = "true; on failure nil and the server's reply",
       example = 'net.smtp.send{ server = "127.0.0.1:2525", from = "a@example.org", to = "b@example.org", body = "hi" }' },
   } },
@@ -532,6 +538,20 @@ c = net.connect("127.0.0.1", 2323)
 c:interact()      -- type a line; the server answers and closes
 c:close(); srv:close()]],
     more = "Without a terminal, c:interact() sends the lines of standard input. help \"conn:interact\" has the details." },
+  { name = "tls", title = "tls: talking to (and being) a TLS server",
+    text = "net.connect(host, port, {tls = true}) speaks TLS, verified against the system store (SSL_CERT_FILE, SSL_CERT_DIR honoured) or tls.ca; a refusal is nil and a message saying why (\"certificate verify failed: self-signed certificate\"). c:tlsinfo() tells the version, cipher and certificates; c:starttls() upgrades a plain connection (SMTP, ...). net.listen, net.serve and net.http.serve take tls = {cert = ..., key = ...}. The example makes a throwaway CA and certificate with the openssl command in a temporary directory.",
+    funcs = { "tls", "conn:starttls", "conn:tlsinfo", "net.serve", "server:handshake" },
+    example = [[
+d = os.tmpname(); os.remove(d); os.execute("mkdir " .. d)
+os.execute(("cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 "
+  .. "-keyout key.pem -out cert.pem -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null"):format(d))
+srv = assert(net.serve("127.0.0.1", 8443, function(c) c:send("hello over tls\n") end,
+  {tls = {cert = d .. "/cert.pem", key = d .. "/key.pem"}}))
+print(net.connect("localhost", 8443, {tls = true}))   -- nil, "... self-signed certificate ..."
+c = net.connect("localhost", 8443, {tls = {ca = d .. "/cert.pem"}})
+print(c:receive(), c:tlsinfo().version, c:tlsinfo().chain[1].notafter)
+c:close(); srv:close(); os.execute("rm -r " .. d)]],
+    more = "From the shell: netlua scripts/certinfo.lua HOST[:PORT] (the chain, and why it does not verify), scripts/telnet.lua --tls, scripts/http_get.lua https://... (--cacert, -k), scripts/smtp_send.lua --starttls --user U --password-file F." },
   { name = "trace", title = "trace: seeing what goes over a connection",
     text = "A transcript shows a connection's dialogue as it happens, one line each, with three markers: \"->\" what was sent, \"<-\" what the peer said, \"***\" events (connected, closed by peer, reset, timeout ...). net.trace(true) traces every connection made from now on, c:trace(true) one connection, net.connect(host, port, {trace = true}) one from its first step; on stderr, or into a function, a file or a path; opts: time, explain (reply codes), hexmax.",
     funcs = { "net.trace", "conn:trace", "conn:settrace", "net.explain" },

@@ -47,7 +47,8 @@
 -- idle (keep-alive idle seconds, default 5), maxbody (bytes, default 1 MiB),
 -- maxheader (bytes of request line and header section, default 16 KiB),
 -- max, backlog, family (as net.serve), quiet (no stderr report of handler
--- errors).
+-- errors), tls = {cert, key, ...} and handshake (as net.serve: HTTPS, each
+-- client's handshake in its own task).
 local net = require "net"
 local serve = require "net.serve"
 
@@ -79,7 +80,8 @@ M.reasons = REASONS
 
 local TOKEN = "^[!#$%%&'*+%-.^_`|~%w]+$"
 local OPTS = { timeout = true, idle = true, maxbody = true, maxheader = true, max = true,
-  backlog = true, family = true, quiet = true }
+  backlog = true, family = true, quiet = true,
+  tls = true, handshake = true }
 
 -- A refusal: raised inside reading a request (caught by serve_conn), it
 -- becomes a reply with `status` and the connection is closed.
@@ -484,7 +486,8 @@ function M.serve(host, port, handler, opts)
     local c = setmetatable({ conn = conn, opts = o, handler = handler,
       peer = serve.hostport(conn:getpeername()) }, Client)
     c:serve()
-  end, { backlog = o.backlog, family = o.family, max = o.max, linelimit = o.maxheader + 2 })
+  end, { backlog = o.backlog, family = o.family, max = o.max, linelimit = o.maxheader + 2,
+    tls = o.tls, handshake = o.handshake })
   -- at the prompt a failure says so by itself (netaux.h, "net.notice";
   -- net.http.serve tail-calls this, so its caller is the prompt's line)
   if not srv then notice(err) return nil, err end

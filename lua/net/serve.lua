@@ -17,7 +17,14 @@
 --       opts: backlog, family, linelimit (as net.listen), timeout (seconds
 --       for each call on a client's connection; nil: none), max (clients
 --       served at once, default 1000; more wait in the listen backlog),
---       tls (reserved: raises "TLS is not available yet").
+--       tls = {cert, key [, ca, alpn, minversion]} (as net.listen: the
+--       certificate is loaded at once, a bad one is nil, message here), and
+--       handshake (seconds a client has for its TLS handshake, default 10).
+--       With tls the listener accepts plain and each client's handshake runs
+--       in its own task (server:accept(t, false), then server:handshake), so
+--       a slow or broken handshaker never holds accept nor the others; one
+--       that fails is closed quietly (no handler, no report) and counted in
+--       srv.failed_handshakes.
 --   srv:close() -> true, or nil, "closed": stops accepting and closes the
 --       connections of the clients still being served (their handlers see
 --       "closed"; errors they raise after that are not reported). Quiet:
@@ -40,7 +47,7 @@ local BACKOFF = 0.1       -- seconds to wait after accept runs out of something
 local FULL_POLL = 0.01    -- seconds between looks for a free slot when max is reached
 
 local KNOWN = { backlog = true, family = true, linelimit = true, timeout = true, max = true,
-  tls = true }
+  tls = true, handshake = true }
 
 local Server = {}
 Server.__index = Server
@@ -68,6 +75,7 @@ end
 -- One client: run the handler, then close the connection whatever happened.
 -- The connection and the count are let go in to-be-closed variables, so a
 -- task:cancel() (coroutine.close semantics) closes and uncounts them too.
+-- With TLS the handshake comes first, within srv.handshake seconds.
 local function serve_client(srv, c)
   local conn <close> = c
   local _ <close> = setmetatable({}, { __close = function()
@@ -76,6 +84,13 @@ local function serve_client(srv, c)
   end })
   local peer = hostport(c:getpeername())
   srv.conns[c] = true
+  if srv.tls then
+    local ok = srv.sock:handshake(c, srv.handshake)
+    if not ok then  -- closed and uncounted by the to-be-closed variables
+      srv.failed_handshakes = srv.failed_handshakes + 1
+      return
+    end
+  end
   if srv.timeout then c:settimeout(srv.timeout) end
   local ok, err = xpcall(srv.handler, function(m)
     if type(m) ~= "string" then
@@ -94,7 +109,7 @@ local function accept_loop(srv)
     if srv.nclients >= srv.max then
       net.sleep(FULL_POLL)
     else
-      local c, err = sock:accept()
+      local c, err = sock:accept(nil, not srv.tls)
       if c then
         if srv.closed then c:close(); break end
         srv.nclients = srv.nclients + 1
@@ -122,7 +137,12 @@ local function checkargs(handler, opts)
   for k in pairs(opts) do
     if not KNOWN[k] then error("bad argument #4 to 'serve' (unknown option '" .. tostring(k) .. "')", 3) end
   end
-  if opts.tls then error("TLS is not available yet", 3) end
+  if opts.tls ~= nil and type(opts.tls) ~= "table" then
+    error("bad argument #4 to 'serve' (tls must be a table {cert = ..., key = ...})", 3)
+  end
+  if opts.handshake ~= nil and (type(opts.handshake) ~= "number" or not (opts.handshake > 0)) then
+    error("bad argument #4 to 'serve' (handshake must be a number > 0)", 3)
+  end
   local max = opts.max or DEFAULT_MAX
   if math.type(max) ~= "integer" or max < 1 then
     error("bad argument #4 to 'serve' (max must be an integer >= 1)", 3)
@@ -138,9 +158,10 @@ function M.serve(host, port, handler, opts)
   local max
   opts, max = checkargs(handler, opts)
   local sock, err = net.listen(host, port,
-    { backlog = opts.backlog, family = opts.family, linelimit = opts.linelimit })
+    { backlog = opts.backlog, family = opts.family, linelimit = opts.linelimit, tls = opts.tls })
   if not sock then notice(err) return nil, err end
   local srv = setmetatable({ sock = sock, handler = handler, timeout = opts.timeout, max = max,
+    tls = opts.tls ~= nil, handshake = opts.handshake or 10, failed_handshakes = 0,
     nclients = 0, conns = setmetatable({}, { __mode = "k" }), closed = false }, Server)
   srv.name = hostport(sock:getsockname())
   srv.task = net.spawn(accept_loop, srv)
@@ -171,9 +192,9 @@ function Server:clients()
 end
 
 function Server:__tostring()
-  local kind = self.kind or "net.serve"   -- net.http.serve names its own
-  if self.closed then return kind .. " " .. self.name .. " (closed)" end
-  return kind .. " " .. self.name .. " (" .. self.nclients .. " client" ..
+  local kind = (self.kind or "net.serve") .. (self.tls and " tls " or " ")   -- net.http.serve names its own
+  if self.closed then return kind .. self.name .. " (closed)" end
+  return kind .. self.name .. " (" .. self.nclients .. " client" ..
     (self.nclients == 1 and "" or "s") .. ")"
 end
 

@@ -27,9 +27,23 @@
 --       message (see encode) and returns the final reply; another code
 --       than 354 is returned as it is. quit closes the connection after
 --       the reply.
+--   session:auth(user, password [, mechanism | opts]) -> code, lines
+--       AUTH PLAIN or LOGIN (RFC 4954), chosen from the EHLO AUTH list
+--       (PLAIN first) unless mechanism (or opts.mechanism) names one:
+--       235 on success, the server's refusal (535 ...) as it is. Refused by
+--       netlua, before anything is sent, on a connection that is not TLS:
+--       nil, "smtp HOST:PORT: refusing to send the password over a clear
+--       connection ...", unless opts.cleartext = true (then the password
+--       crosses the network readable by anyone on the path). Also nil,
+--       message when the server offers no AUTH or not the mechanism. The
+--       transcript (trace) shows the base64 of the credentials, which is
+--       the password in the clear to anyone who reads it.
 --   session:close()              closes the connection (idempotent)
 --   smtp.send{server=, port=, from=, to=, cc=, bcc=, subject=, headers=,
---             body=, timeout=, trace=, helo=, tls=, tlsopts=} -> true, final reply text
+--             body=, timeout=, trace=, helo=, tls=, tlsopts=, user=, password=,
+--             mechanism=, cleartext=} -> true, final reply text
+--       user and password: AUTH after EHLO (session:auth; refused
+--       unless tls is "tls" or "starttls", or cleartext = true)
 --       or nil, message (see send below).
 --   smtp.encode(message) -> the DATA bytes: CRLF line ends, dot-stuffed,
 --       a final CRLF, then ".\r\n"
@@ -69,6 +83,17 @@ local function checkline(s, what, fname)
   end
   if s:find("[\r\n%z]") then
     error(string.format("bad argument %s to '%s' (CR, LF or NUL not allowed: %s)", what, fname, shown(s)), 3)
+  end
+  return s
+end
+
+-- Like checkline for a password: the message never shows it.
+local function checksecret(s, what, fname)
+  if type(s) ~= "string" then
+    error(string.format("bad argument %s to '%s' (string expected, got %s)", what, fname, type(s)), 3)
+  end
+  if s:find("[\r\n%z]") then
+    error(string.format("bad argument %s to '%s' (CR, LF or NUL not allowed)", what, fname), 3)
   end
   return s
 end
@@ -255,6 +280,65 @@ function Session:starttls(opts)
   return code, lines
 end
 
+-- The AUTH mechanisms the server offers (EHLO "AUTH PLAIN LOGIN", or the
+-- old "AUTH=PLAIN LOGIN"), upper case: name -> true.
+local function authlist(s)
+  local out, any = {}, false
+  for kw, params in pairs(s.extensions or {}) do
+    local rest = kw == "AUTH" and params or kw:match("^AUTH=(.*)$") and (kw:sub(6) .. " " .. params)
+    if rest then
+      for m in rest:gmatch("[^%s=]+") do out[m:upper()] = true; any = true end
+    end
+  end
+  return any and out or nil
+end
+
+-- session:auth(user, password [, mechanism | opts]) -> code, lines (235 on
+-- success), or nil, message (refused before sending: not TLS, no AUTH, an
+-- unknown mechanism).
+function Session:auth(user, password, how)
+  checkline(user, "#1", "auth")
+  checksecret(password, "#2", "auth")
+  local opts = type(how) == "table" and how or { mechanism = how }
+  if opts.mechanism ~= nil and type(opts.mechanism) ~= "string" then
+    error("bad argument #3 to 'auth' (mechanism name or table expected)", 3)
+  end
+  if not self.conn then return nil, "closed" end
+  local offered = authlist(self)
+  local mech = opts.mechanism and opts.mechanism:upper()
+  if mech and mech ~= "PLAIN" and mech ~= "LOGIN" then
+    error("bad argument #3 to 'auth' (mechanism \"PLAIN\" or \"LOGIN\" expected, got " .. shown(mech) .. ")", 3)
+  end
+  if not self.conn:tlsinfo() and not opts.cleartext then
+    return nil, "smtp " .. self.where .. ": refusing to send the password over a clear (not TLS) connection;"
+      .. " use tls = \"starttls\" or \"tls\" (or cleartext = true to send it readable anyway)"
+  end
+  if not offered then
+    return nil, "smtp " .. self.where .. ": the server offers no AUTH (after EHLO)"
+  end
+  if mech and not offered[mech] then
+    return nil, "smtp " .. self.where .. ": the server does not offer AUTH " .. mech
+  end
+  mech = mech or (offered.PLAIN and "PLAIN") or (offered.LOGIN and "LOGIN")
+  if not mech then
+    local names = {}
+    for m in pairs(offered) do names[#names + 1] = m end
+    table.sort(names)
+    return nil, "smtp " .. self.where .. ": no AUTH mechanism netlua knows (PLAIN, LOGIN) among "
+      .. table.concat(names, " ")
+  end
+  self.authmech = mech
+  local b64 = require("net.http").base64
+  if mech == "PLAIN" then
+    return self:command("AUTH PLAIN " .. b64("\0" .. user .. "\0" .. password))
+  end
+  local code, lines, more = self:command("AUTH LOGIN")
+  if code ~= 334 then return code, lines, more end
+  code, lines, more = self:command(b64(user))
+  if code ~= 334 then return code, lines, more end
+  return self:command(b64(password))
+end
+
 -- session:close(): close the connection; a second close does nothing.
 function Session:close()
   if self.conn then
@@ -409,11 +493,16 @@ local function prepare(t)
   end
   local body = t.body or ""
   if type(body) ~= "string" then error("bad argument 'body' to 'send' (string expected)", 3) end
+  if t.user ~= nil or t.password ~= nil then
+    checkline(t.user, "'user'", "send")
+    checksecret(t.password, "'password'", "send")
+  end
   local opts = { timeout = t.timeout, trace = t.trace, helo = t.helo, tls = t.tls, tlsopts = t.tlsopts }
   local timeout, name = openopts(opts, "send")
   opts.timeout, opts.helo = timeout, name
   local message = table.concat(buildheaders(t, to, cc, name), "\r\n") .. "\r\n\r\n" .. body
-  return { host = host, port = port, from = from, rcpts = rcpts, message = message, opts = opts }
+  return { host = host, port = port, from = from, rcpts = rcpts, message = message, opts = opts,
+    user = t.user, password = t.password, auth = { mechanism = t.mechanism, cleartext = t.cleartext } }
 end
 
 -- Say hello: EHLO, then HELO if EHLO is refused. nil, message on failure.
@@ -471,6 +560,11 @@ function M.send(t)
   if not s then return nil, err end
   local ok, code, lines
   ok, err = greet(s)
+  if ok and job.user then
+    local c, l = s:auth(job.user, job.password, job.auth)
+    if not c then ok, err = nil, l
+    else ok, err = step("AUTH " .. (s.authmech or "") .. " as " .. job.user, 235, c, l) end
+  end
   if ok then ok, err = envelope(s, job) end
   if ok then
     code, lines = s:data(job.message)
@@ -505,7 +599,7 @@ local function api(fn)
   end
 end
 
-for _, k in ipairs { "ehlo", "helo", "mail", "rcpt", "data", "command", "starttls" } do
+for _, k in ipairs { "ehlo", "helo", "mail", "rcpt", "data", "command", "starttls", "auth" } do
   Session[k] = api(Session[k])
 end
 for _, k in ipairs { "open", "send", "encode", "address" } do M[k] = api(M[k]) end

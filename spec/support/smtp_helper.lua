@@ -117,4 +117,76 @@ function M.start()
   return h
 end
 
+-- A server that authenticates (AUTH PLAIN and LOGIN, one account: user
+-- "alice", password "s3cret pass"), as a Python program on aiosmtpd's
+-- SMTP class: mode "starttls" offers STARTTLS with cert/key and AUTH only
+-- after it (aiosmtpd's auth_require_tls); mode "tls" speaks TLS from the
+-- start (port 465 style). Each delivered message's envelope sender and the
+-- login it came with are appended to DIR/log.txt ("from login"). Returns {port, log(),
+-- stop()}.
+local AUTHSERVER = [[
+import asyncio, ssl, sys
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+mode, port, cert, key, logf = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = (mechanism in ("PLAIN", "LOGIN") and isinstance(auth_data, LoginPassword)
+          and auth_data.login == b"alice" and auth_data.password == b"s3cret pass")
+    return AuthResult(success=ok, handled=False, auth_data=auth_data)
+
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        with open(logf, "a") as f:
+            f.write("%s %s\n" % (envelope.mail_from, session.auth_data.login.decode()
+                                 if session.auth_data else "-"))
+        return "250 OK queued"
+
+ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+ctx.load_cert_chain(cert, key)
+
+def factory():
+    return SMTP(Handler(), authenticator=authenticator, hostname="auth.test",
+                tls_context=ctx if mode == "starttls" else None,
+                auth_require_tls=(mode == "starttls"))
+
+async def main():
+    loop = asyncio.get_running_loop()
+    srv = await loop.create_server(factory, "127.0.0.1", port, ssl=ctx if mode == "tls" else None)
+    async with srv:
+        await srv.serve_forever()
+
+asyncio.run(main())
+]]
+
+function M.start_auth(mode, cert, key)
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir -p " .. dir))
+  local f = assert(io.open(dir .. "/authserver.py", "w"))
+  f:write(AUTHSERVER)
+  f:close()
+  local port = tcp.free_port()
+  local p = io.popen(("exec /usr/bin/python3 %s/authserver.py %s %d %s %s %s/log.txt >%s/out 2>&1 </dev/null & echo $!")
+    :format(dir, mode, port, common.q(cert), common.q(key), dir, dir))
+  local pid = tonumber(p:read("l"))
+  p:close()
+  local h = { port = port, pid = pid, dir = dir }
+  function h.log() return slurp(dir .. "/log.txt") or "" end
+  function h.stop()
+    if h.pid then
+      os.execute("kill " .. h.pid .. " 2>/dev/null; for i in $(seq 100); do kill -0 " .. h.pid ..
+        " 2>/dev/null || break; sleep 0.05; done; kill -9 " .. h.pid .. " 2>/dev/null")
+      h.pid = nil
+    end
+    os.execute("rm -rf " .. common.q(dir))
+  end
+  if not common.wait_port(port, 10) then
+    local log = slurp(dir .. "/out") or ""
+    h.stop()
+    error("the aiosmtpd auth server did not start: " .. log)
+  end
+  return h
+end
+
 return M
