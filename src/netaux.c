@@ -121,22 +121,27 @@ void net_notice_open(lua_State *L) {
   lua_pop(L, 1);
 }
 
-void net_checkopts(lua_State *L, int arg, const char *const known[]) {
-  if (lua_isnoneornil(L, arg)) return;
-  luaL_checktype(L, arg, LUA_TTABLE);
+void net_checkopts_in(lua_State *L, int idx, int arg, const char *prefix, const char *const known[]) {
+  idx = lua_absindex(L, idx);
+  if (lua_isnoneornil(L, idx)) return;
+  if (idx == arg) luaL_checktype(L, arg, LUA_TTABLE);
   lua_pushnil(L);
-  while (lua_next(L, arg) != 0) {
+  while (lua_next(L, idx) != 0) {
     int ok = 0;
     lua_pop(L, 1);
     if (lua_type(L, -1) == LUA_TSTRING) {
       const char *k = lua_tostring(L, -1);
       for (int i = 0; known[i] && !ok; i++) ok = strcmp(k, known[i]) == 0;
-      if (!ok) luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s'", k));
+      if (!ok) luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s%s'", prefix ? prefix : "", k));
     } else {
       luaL_argerror(L, arg, lua_pushfstring(L, "option names are strings, got %s",
                                             luaL_typename(L, -1)));
     }
   }
+}
+
+void net_checkopts(lua_State *L, int arg, const char *const known[]) {
+  net_checkopts_in(L, arg, arg, NULL, known);
 }
 
 /* ---- the terminal, for conn:interact -------------------------------- */

@@ -16,6 +16,11 @@
    the system resolver). */
 void net_checkopts(lua_State *L, int arg, const char *const known[]);
 
+/* The same for a table at stack index idx nested in argument `arg`
+   (opts.tls): errors name argument `arg` and the key with `prefix`
+   ("unknown option 'tls.foo'"). */
+void net_checkopts_in(lua_State *L, int idx, int arg, const char *prefix, const char *const known[]);
+
 /* A class of objects: the metatable `name` (registered as luaL_newmetatable
    does) with __index = a table of `methods`, __gc and __close = `gc` (one
    idempotent close), and __tostring; left at the top of the stack. */

@@ -129,7 +129,7 @@ int tlsconn_wanted(lua_State *L, int opts) {
   if (lua_type(L, opts) != LUA_TTABLE) return 0;
   lua_getfield(L, opts, "tls");
   on = !lua_isnil(L, -1) && !(lua_isboolean(L, -1) && !lua_toboolean(L, -1));
-  if (on) tlsctx_check(L, -1, 0, NULL);
+  if (on) tlsctx_check(L, -1, opts, 0, NULL);
   lua_pop(L, 1);
   return on;
 }
@@ -152,7 +152,7 @@ int tlsconn_listen(lua_State *L, int opts, int server, int uv, const char *label
     lua_pop(L, 1);
     return 0;
   }
-  tlsctx_check(L, -1, 1, NULL);
+  tlsctx_check(L, -1, opts, 1, NULL);
   if (tlsctx_push(L, -1, 1) == NULL) return net_fail(L, "listen %s: tls: %s", label, lua_tostring(L, -1));
   lua_setiuservalue(L, server, uv);
   lua_pop(L, 1);
@@ -183,7 +183,7 @@ static int conn_starttls(lua_State *L) {
     server = lua_toboolean(L, -1);
     lua_pop(L, 1);
   }
-  tlsctx_check(L, 2, server, "server");
+  tlsctx_check(L, 2, 2, server, "server");
   lua_settop(L, 2);
   if (io->fd < 0) return net_closed(L);
   if (tls_get(io)) {

@@ -55,18 +55,19 @@ static const char *optstr(lua_State *L, int idx, const char *name) {
   return s;
 }
 
-void tlsctx_check(lua_State *L, int idx, int server, const char *extra) {
+void tlsctx_check(lua_State *L, int idx, int arg, int server, const char *extra) {
   const char *known[10], *const *base = server ? server_opts : client_opts, *v;
   int n = 0;
   idx = lua_absindex(L, idx);
   if (lua_isnoneornil(L, idx) || (lua_isboolean(L, idx) && lua_toboolean(L, idx) && !server)) return;
   if (!lua_istable(L, idx))
-    luaL_error(L, "option tls must be %s, got %s", server ? "a table {cert = ..., key = ...}" : "true or a table",
-               luaL_typename(L, idx));
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s must be %s, got %s", idx == arg ? "options" : "option 'tls'",
+                                          server ? "a table {cert = ..., key = ...}" : "true or a table",
+                                          luaL_typename(L, idx)));
   while (base[n]) { known[n] = base[n]; n++; }
   known[n++] = extra;
   known[n] = NULL;
-  net_checkopts(L, idx, known);
+  net_checkopts_in(L, idx, arg, idx == arg ? NULL : "tls.", known);
   if (lua_getfield(L, idx, "verify") > LUA_TNIL && !lua_isboolean(L, -1))
     luaL_error(L, "option tls.verify must be a boolean, got %s", luaL_typename(L, -1));
   lua_pop(L, 1);

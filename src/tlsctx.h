@@ -22,8 +22,9 @@
 
 /* Check the TLS options at idx (nil, true or a table) for the client
    (server 0) or server side; `extra` names one more allowed key (NULL:
-   none). Raises on a bad one. */
-void tlsctx_check(lua_State *L, int idx, int server, const char *extra);
+   none). Raises on a bad one, as an error of argument `arg` (the options
+   table opts.tls is in, or idx itself for conn:starttls's argument). */
+void tlsctx_check(lua_State *L, int idx, int arg, int server, const char *extra);
 
 /* Push the context for the options at idx (cached for clients) and return
    its SSL_CTX; or push a message ("cannot load certificate x.pem: no such
