@@ -445,17 +445,8 @@ end
 
 -- Check opts and fill in the defaults; raises on misuse.
 local function options(handler, opts)
-  if type(handler) ~= "function" and not (getmetatable(handler) or {}).__call then
-    error("bad argument #3 to 'serve' (function expected, got " .. type(handler) .. ")", 3)
-  end
-  if opts ~= nil and type(opts) ~= "table" then
-    error("bad argument #4 to 'serve' (table expected, got " .. type(opts) .. ")", 3)
-  end
   local o = {}
-  for k, v in pairs(opts or {}) do
-    if not OPTS[k] then error("bad argument #4 to 'serve' (unknown option '" .. tostring(k) .. "')", 3) end
-    o[k] = v
-  end
+  for k, v in pairs(serve.checkcall(handler, opts, OPTS, 3)) do o[k] = v end
   for k, default in pairs { timeout = 10, idle = 5, maxbody = 1 << 20, maxheader = 16384 } do
     o[k] = o[k] or default
     if type(o[k]) ~= "number" or o[k] <= 0 then

@@ -125,18 +125,28 @@ local function accept_loop(srv)
   end
 end
 
--- Check a handler and the options; raise on misuse.
-local function checkargs(handler, opts)
+-- Check serve's handler (argument 3) and options table (argument 4)
+-- against the option names in `known`; raise at `level` (counted from the
+-- caller of checkcall) on misuse. Returns the options (an empty table for
+-- nil). Shared with net.http.serve.
+function M.checkcall(handler, opts, known, level)
+  level = level + 1
   if type(handler) ~= "function" and not (getmetatable(handler) or {}).__call then
-    error("bad argument #3 to 'serve' (function expected, got " .. type(handler) .. ")", 3)
+    error("bad argument #3 to 'serve' (function expected, got " .. type(handler) .. ")", level)
   end
   if opts ~= nil and type(opts) ~= "table" then
-    error("bad argument #4 to 'serve' (table expected, got " .. type(opts) .. ")", 3)
+    error("bad argument #4 to 'serve' (table expected, got " .. type(opts) .. ")", level)
   end
   opts = opts or {}
   for k in pairs(opts) do
-    if not KNOWN[k] then error("bad argument #4 to 'serve' (unknown option '" .. tostring(k) .. "')", 3) end
+    if not known[k] then error("bad argument #4 to 'serve' (unknown option '" .. tostring(k) .. "')", level) end
   end
+  return opts
+end
+
+-- Check a handler and the options; raise on misuse.
+local function checkargs(handler, opts)
+  opts = M.checkcall(handler, opts, KNOWN, 3)
   if opts.tls ~= nil and type(opts.tls) ~= "table" then
     error("bad argument #4 to 'serve' (tls must be a table {cert = ..., key = ...})", 3)
   end
