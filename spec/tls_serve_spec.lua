@@ -8,29 +8,7 @@ local net = require "net"
 local common = require "spec.support.common"
 local tls = require "spec.support.tls_helper"
 
--- Run a shell command in the background; returns a function that waits
--- (through the loop, at most `seconds`) for it and gives rc, output.
-local function background(cmd, seconds)
-  local out = os.tmpname()
-  os.execute("((" .. cmd .. ") >" .. out .. " 2>&1; echo $? >" .. out .. ".rc) </dev/null >/dev/null 2>&1 &")
-  return function()
-    local limit = net.now() + (seconds or 10)
-    local f
-    while net.now() < limit do
-      f = io.open(out .. ".rc")
-      if f then break end
-      net.sleep(0.05)
-    end
-    assert(f, "background command did not finish: " .. cmd)
-    local rc = tonumber(f:read("l"))
-    f:close()
-    f = io.open(out)
-    local text = f:read("a")
-    f:close()
-    os.remove(out); os.remove(out .. ".rc")
-    return rc, text
-  end
-end
+local background = common.background
 
 local function echo(c)
   for line in c:lines() do c:send("you said " .. line .. "\n") end

@@ -119,4 +119,28 @@ function M.closed_port()
   return p
 end
 
+-- Run a shell command in the background; returns a function that waits
+-- (through the loop, at most `seconds`) for it and gives its exit status and output.
+function M.background(cmd, seconds)
+  local out = os.tmpname()
+  os.execute("((" .. cmd .. ") >" .. out .. " 2>&1; echo $? >" .. out .. ".rc) </dev/null >/dev/null 2>&1 &")
+  return function()
+    local limit = net.now() + (seconds or 10)
+    local f
+    while net.now() < limit do
+      f = io.open(out .. ".rc")
+      if f then break end
+      net.sleep(0.05)
+    end
+    assert(f, "background command did not finish: " .. cmd)
+    local rc = tonumber(f:read("l"))
+    f:close()
+    f = io.open(out)
+    local text = f:read("a")
+    f:close()
+    os.remove(out); os.remove(out .. ".rc")
+    return rc, text
+  end
+end
+
 return M
