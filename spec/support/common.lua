@@ -143,4 +143,33 @@ function M.background(cmd, seconds)
   end
 end
 
+-- Start a server process: `cmd` is a shell command line run in the
+-- background (its output redirected by the caller), in directory `dir`
+-- (removed on stop). Waits (10 s at most) until every port of `ports`
+-- accepts; otherwise stops it and raises "NAME did not start: " with the
+-- contents of `log`. Returns {pid, dir, stop()}; stop() kills it (a
+-- bounded wait, then SIGKILL) and removes dir.
+function M.daemon(name, cmd, dir, ports, log)
+  local p = io.popen(cmd .. " </dev/null & echo $!")
+  local h = { pid = tonumber(p:read("l")), dir = dir }
+  p:close()
+  function h.stop()
+    if h.pid then
+      os.execute("kill " .. h.pid .. " 2>/dev/null; for i in $(seq 100); do kill -0 " .. h.pid ..
+        " 2>/dev/null || break; sleep 0.05; done; kill -9 " .. h.pid .. " 2>/dev/null")
+      h.pid = nil
+    end
+    os.execute("rm -rf " .. M.q(dir))
+  end
+  for _, port in ipairs(ports) do
+    if not M.wait_port(port, 10) then
+      local f = io.open(log); local msg = f and f:read("a") or ""
+      if f then f:close() end
+      h.stop()
+      error(name .. " did not start: " .. msg)
+    end
+  end
+  return h
+end
+
 return M

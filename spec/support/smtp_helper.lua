@@ -63,21 +63,9 @@ function M.start()
   f:write(HANDLER)
   f:close()
   local port = tcp.free_port()
-  local p = io.popen("PYTHONPATH=" .. dir .. "/py exec /usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:" ..
-    port .. " -c smtpspec.SpecMailbox " .. dir .. "/md >" .. dir .. "/log 2>&1 </dev/null & echo $!")
-  local pid = tonumber(p:read("l"))
-  p:close()
-  local h = { port = port, pid = pid, dir = dir }
-
-  -- Stop the server (bounded wait) and remove its directory.
-  function h.stop()
-    if h.pid then
-      os.execute("kill " .. h.pid .. " 2>/dev/null; for i in $(seq 100); do kill -0 " .. h.pid ..
-        " 2>/dev/null || break; sleep 0.05; done; kill -9 " .. h.pid .. " 2>/dev/null")
-      h.pid = nil
-    end
-    os.execute("rm -rf " .. common.q(dir))
-  end
+  local h = common.daemon("aiosmtpd", "PYTHONPATH=" .. dir .. "/py exec /usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:" ..
+    port .. " -c smtpspec.SpecMailbox " .. dir .. "/md >" .. dir .. "/log 2>&1", dir, { port }, dir .. "/log")
+  h.port = port
 
   -- The messages received since the last clear, in order: each
   -- { raw = DATA bytes, from = envelope sender, rcpts = {...} }, and the
@@ -109,11 +97,6 @@ function M.start()
     os.execute("rm -f " .. common.q(dir) .. "/raw/* " .. common.q(dir) .. "/md/new/*")
   end
 
-  if not common.wait_port(port, 10) then
-    local log = slurp(dir .. "/log") or ""
-    h.stop()
-    error("aiosmtpd did not start: " .. log)
-  end
   return h
 end
 
@@ -167,25 +150,11 @@ function M.start_auth(mode, cert, key)
   f:write(AUTHSERVER)
   f:close()
   local port = tcp.free_port()
-  local p = io.popen(("exec /usr/bin/python3 %s/authserver.py %s %d %s %s %s/log.txt >%s/out 2>&1 </dev/null & echo $!")
-    :format(dir, mode, port, common.q(cert), common.q(key), dir, dir))
-  local pid = tonumber(p:read("l"))
-  p:close()
-  local h = { port = port, pid = pid, dir = dir }
+  local h = common.daemon("the aiosmtpd auth server",
+    ("exec /usr/bin/python3 %s/authserver.py %s %d %s %s %s/log.txt >%s/out 2>&1")
+      :format(dir, mode, port, common.q(cert), common.q(key), dir, dir), dir, { port }, dir .. "/out")
+  h.port = port
   function h.log() return slurp(dir .. "/log.txt") or "" end
-  function h.stop()
-    if h.pid then
-      os.execute("kill " .. h.pid .. " 2>/dev/null; for i in $(seq 100); do kill -0 " .. h.pid ..
-        " 2>/dev/null || break; sleep 0.05; done; kill -9 " .. h.pid .. " 2>/dev/null")
-      h.pid = nil
-    end
-    os.execute("rm -rf " .. common.q(dir))
-  end
-  if not common.wait_port(port, 10) then
-    local log = slurp(dir .. "/out") or ""
-    h.stop()
-    error("the aiosmtpd auth server did not start: " .. log)
-  end
   return h
 end
 

@@ -56,27 +56,8 @@ http {
   default_type application/octet-stream;
 ]] .. http .. "}\n"):gsub("DIR", dir)
   local f = assert(io.open(dir .. "/nginx.conf", "w")); f:write(conf); f:close()
-  local p = io.popen("nginx -e " .. dir .. "/error.log -p " .. dir .. " -c " .. dir ..
-    "/nginx.conf >/dev/null 2>&1 </dev/null & echo $!")
-  local h = { pid = tonumber(p:read("l")), dir = dir }
-  p:close()
-  function h.stop()
-    if h.pid then
-      os.execute("kill " .. h.pid .. " 2>/dev/null; for i in $(seq 100); do kill -0 " .. h.pid ..
-        " 2>/dev/null || break; sleep 0.05; done")
-      h.pid = nil
-    end
-    os.execute("rm -rf " .. dir)
-  end
-  for _, port in ipairs(ports) do
-    if not common.wait_port(port, 10) then
-      local log = io.open(dir .. "/error.log"); local msg = log and log:read("a") or ""
-      if log then log:close() end
-      h.stop()
-      error("nginx did not start: " .. msg)
-    end
-  end
-  return h
+  return common.daemon("nginx", "nginx -e " .. dir .. "/error.log -p " .. dir .. " -c " .. dir ..
+    "/nginx.conf >/dev/null 2>&1", dir, ports, dir .. "/error.log")
 end
 
 -- Start nginx on 127.0.0.1:port and [::1]:port serving M.body() at /file;
