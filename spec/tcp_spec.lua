@@ -5,20 +5,7 @@ local net = require "net"
 local common = require "spec.support.common"
 local helper = require "spec.support.tcp_helper"
 
--- A server on 127.0.0.1, port 0, whose connections are handled by
--- handler(conn) in tasks; returns the server and its port.
-local function serve(handler, opts, host)
-  local s = assert(net.listen(host or "127.0.0.1", 0, opts))
-  local _, port = s:getsockname()
-  net.spawn(function()
-    while true do
-      local c = s:accept()
-      if not c then return end
-      net.spawn(function() handler(c); c:close() end)
-    end
-  end)
-  return s, port
-end
+local serve = helper.serve
 
 -- Echo each line back upper-cased until the peer closes.
 local function upper_echo(c)

@@ -10,19 +10,7 @@ local common = require "spec.support.common"
 local helper = require "spec.support.tcp_helper"
 local pty = require "spec.support.pty"
 
--- A server on 127.0.0.1 whose connections handler(conn) serves in tasks.
-local function serve(handler)
-  local s = assert(net.listen("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  net.spawn(function()
-    while true do
-      local c = s:accept()
-      if not c then return end
-      net.spawn(function() handler(c); c:close() end)
-    end
-  end)
-  return s, port
-end
+local serve = helper.serve
 
 -- A list of lines and a function that appends to it.
 local function collector()

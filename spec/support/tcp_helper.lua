@@ -84,4 +84,19 @@ function M.rss_kib()
   return tonumber(s:match("VmRSS:%s*(%d+)"))
 end
 
+-- A server on 127.0.0.1, port 0, whose connections are handled by
+-- handler(conn) in tasks; returns the server and its port.
+function M.serve(handler, opts, host)
+  local s = assert(net.listen(host or "127.0.0.1", 0, opts))
+  local _, port = s:getsockname()
+  net.spawn(function()
+    while true do
+      local c = s:accept()
+      if not c then return end
+      net.spawn(function() handler(c); c:close() end)
+    end
+  end)
+  return s, port
+end
+
 return M
