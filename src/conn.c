@@ -152,10 +152,6 @@ static void trace(lua_State *L, int idx, conn *c, const char *what, const char *
   lua_call(L, 3, 0);
 }
 
-void conn_event(lua_State *L, int idx, const char *what) {
-  conn_trace(L, idx, what, NULL, 0);
-}
-
 void conn_trace(lua_State *L, int idx, const char *what, const char *data, size_t len) {
   conn *c = lua_touserdata(L, idx);
   c->announce = 0;

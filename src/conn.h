@@ -35,9 +35,6 @@ void conn_attach(conn *c, const transport *io, const sock_addr *peer);
    ("host:port" as given), instead of by its peer address. */
 void conn_setlabel(lua_State *L, int idx);
 
-/* Tell the trace handler of the connection at idx, if any, what happened
-   (an event without data, e.g. "connect"). */
-void conn_event(lua_State *L, int idx, const char *what);
 
 /* Tell the trace handler of the connection at idx, if any, of event `what`
    with data (NULL: none; for "connected", NULL means "LOCAL -> PEER" of
