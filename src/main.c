@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <ares.h>
-#include <openssl/crypto.h>
 #include <histedit.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -28,6 +27,7 @@
 #include "netaux.h"
 #include "repl.h"
 #include "task.h"
+#include "tlslib.h"
 
 static const char *progname = "netlua";
 
@@ -60,10 +60,13 @@ static int docall(lua_State *L, int narg, int nres) {
 }
 
 /* The version line: netlua's, and those of Lua, c-ares, libedit and
-   OpenSSL (the library loaded: "OpenSSL 3.0.13 30 Jan 2024" -> 3.0.13). */
+   OpenSSL (the library loaded, by loading the TLS part: "3.0.13"; why not,
+   if it cannot be). */
 static void print_version(void) {
-  printf("netlua %s  (%s, c-ares %s, libedit %s, OpenSSL %s)\n%s\n", NETLUA_VERSION,
-         LUA_RELEASE, ares_version(NULL), LIBEDIT_VERSION, OpenSSL_version(OPENSSL_VERSION_STRING),
+  const char *err;
+  const tlslib *tls = tlslib_load(&err);
+  printf("netlua %s  (%s, c-ares %s, libedit %s, %s%s)\n%s\n", NETLUA_VERSION,
+         LUA_RELEASE, ares_version(NULL), LIBEDIT_VERSION, tls ? "OpenSSL " : "", tls ? tls->version() : err,
          LUA_COPYRIGHT);
   fflush(stdout);
 }
