@@ -12,9 +12,7 @@
  * type crosses the seam. It needs nothing of the core but Lua's API, so a
  * stock lua5.4 running net.so loads it too.
  *
- * It is looked for beside the program or module that holds the core (the
- * build directory), then where `make install` puts it, PREFIX/lib/netlua/
- * (seen from PREFIX/bin/netlua and from PREFIX/lib/lua/5.4/net.so).
+ * Where it is looked for: part.h.
  */
 #ifndef NETLUA_TLSLIB_H
 #define NETLUA_TLSLIB_H
