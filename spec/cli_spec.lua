@@ -474,12 +474,12 @@ describe("make install", function()
     -- -o: install what is built; never rebuild from inside the suite.
     local ok, code, out, err = common.run("make -s -C " .. q(common.root) ..
       " BUILD=" .. q(build) .. " -o " .. q(build .. "/netlua") .. " -o " .. q(build .. "/net.so") ..
-      " -o " .. q(build .. "/netlua-tls.so") ..
+      " -o " .. q(build .. "/netlua-tls.so") .. " -o " .. q(build .. "/netlua-edit.so") ..
       " DESTDIR=" .. q(dest) .. " PREFIX=/usr/local install")
     assert.is_true(ok, "make install: " .. tostring(code) .. "\n" .. out .. err)
     local prefix = dest .. "/usr/local"
     for _, f in ipairs({ "/bin/netlua", "/lib/lua/5.4/net.so", "/lib/netlua/netlua-tls.so",
-                         "/share/man/man1/netlua.1" }) do
+                         "/lib/netlua/netlua-edit.so", "/share/man/man1/netlua.1" }) do
       assert.is_true(os.execute("test -f " .. q(prefix .. f)), f .. " installed")
     end
     local script = prefix .. "/check.lua"
@@ -498,7 +498,11 @@ describe("make install", function()
       { dir = dest, env = cli.module_env(prefix .. "/lib/lua/5.4/?.so") })
     assert.are.equal("", l.err)
     assert.are.equal("function\tfunction\n", l.out)
-    -- the TLS part (lib/netlua/netlua-tls.so), found from bin/ and from lib/lua/5.4/
+    -- the parts in lib/netlua: the prompt's line editor, and TLS (found
+    -- from bin/ and from lib/lua/5.4/)
+    local i = cli.run1(prefix .. "/bin/netlua", "-i", { dir = dest, input = "print(1 + 1)\n" })
+    assert.are.equal("", i.err)
+    assert.matches("\n> 2\n", i.out)
     local v = cli.run1(prefix .. "/bin/netlua", "-v", { dir = dest })
     assert.matches("OpenSSL %d+%.%d+%.%d+", v.out)
     local tls = "print(net.listen('127.0.0.1', 0, {tls = {cert = '/nonexistent.pem'}}))"

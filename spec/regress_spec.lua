@@ -353,15 +353,19 @@ describe("regressions (issue #12)", function()
     a:close(); s:close()
   end)
 
-  it("start-up loads no OpenSSL: TLS comes with its first use (start-up was 2.5 times lua5.4's)", function()
+  it("start-up loads neither OpenSSL nor libedit, each comes with its first use (start-up was 2.5 times lua5.4's)", function()
     local code, out, err = child([[
-      local function loaded()
+      local function maps()
         local f = assert(io.open("/proc/self/maps"))
-        local maps = f:read("a")
+        local m = f:read("a")
         f:close()
-        return (maps:find("libssl", 1, true) or maps:find("netlua-tls", 1, true)) and "loaded" or "not loaded"
+        return m
       end
-      print(loaded())
+      local function loaded()
+        local m = maps()
+        return (m:find("libssl", 1, true) or m:find("netlua-tls", 1, true)) and "loaded" or "not loaded"
+      end
+      print(loaded(), maps():find("libedit", 1, true) and "libedit" or "no libedit")
       local s = net.listen("127.0.0.1", 0)
       local c = net.connect("127.0.0.1", select(2, s:getsockname()))
       print(c:tlsinfo())
@@ -374,7 +378,7 @@ describe("regressions (issue #12)", function()
     ]], 10)
     assert.are.equal("", err)
     assert.are.equal(0, code)
-    assert.are.equal("not loaded\n" ..
+    assert.are.equal("not loaded\tno libedit\n" ..
       "nil\tnot TLS\n" ..
       "false\tbad argument #3 to 'net.connect' (unknown option 'tls.bogus')\n" ..
       "false\toption tls.minversion must be \"1.2\" or \"1.3\", got \"1.1\"\n" ..
