@@ -1,5 +1,7 @@
 # netlua: build, test, install.
-#   make            build/netlua and build/net.so (warnings are errors)
+#   make            build/netlua, build/net.so and the parts they load on
+#                   first use: build/netlua-tls.so (TLS), build/netlua-edit.so
+#                   (the prompt's libedit); warnings are errors
 #   make test       the busted suite, run under build/netlua
 #   make asan       the same suite under AddressSanitizer + UBSan (build-asan/)
 #   make bench      the benchmarks in bench/
@@ -8,31 +10,42 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
-PKGS    := lua5.4 libedit libcares openssl
+PKGS    := lua5.4 libcares
 LUA     ?= lua5.4
 
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Werror
-PKGCFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKGCFLAGS := $(shell pkg-config --cflags $(PKGS) libedit openssl)
 PKGLIBS   := $(shell pkg-config --libs $(PKGS))
-MODLIBS   := $(shell pkg-config --libs libcares openssl)
+MODLIBS   := $(shell pkg-config --libs libcares)
+TLSLIBS   := $(shell pkg-config --libs openssl)
+EDITLIBS  := $(shell pkg-config --libs libedit)
 SAN     ?=
 ALLCFLAGS = $(WARN) $(CFLAGS) $(SAN) -fPIC $(PKGCFLAGS) -Isrc \
             -DNETLUA_PREFIX='"$(PREFIX)"' -DLIBEDIT_VERSION='"$(shell pkg-config --modversion libedit)"'
 
-PROG_ONLY := src/main.c src/msgh.c src/repl.c src/lineedit.c src/complete.c
-CORE_SRC  := $(filter-out $(PROG_ONLY),$(wildcard src/*.c))
+PROG_ONLY := src/main.c src/msgh.c src/repl.c
+# The parts, shared objects of their own that are loaded on first use
+# (src/part.h), so that start-up loads neither OpenSSL nor libedit:
+# the edit part (libedit; the program's symbols, exported by -Wl,-E)
+EDIT_ONLY := src/lineedit.c src/complete.c
+# and the TLS part (all that calls OpenSSL; needs only Lua's API, so net.so
+# under a stock lua5.4 loads it too; src/tlslib.h)
+TLS_ONLY  := src/tls.c src/tlsctx.c src/tlscert.c src/tlsinfo.c src/tlsexport.c
+CORE_SRC  := $(filter-out $(PROG_ONLY) $(EDIT_ONLY) $(TLS_ONLY),$(wildcard src/*.c))
 LUA_SRC   := $(sort $(wildcard lua/net/*.lua))
 CORE_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRC)) $(BUILD)/obj/luafiles.o
 PROG_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(PROG_ONLY))
+TLS_OBJ   := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(TLS_ONLY)) $(BUILD)/obj/errwords.o
+EDIT_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(EDIT_ONLY))
 HEADERS   := $(wildcard src/*.h)
 
 BUSTED  ?= busted
 SPECS   ?= spec
 
 .PHONY: all test asan asan-test bench install uninstall clean
-all: $(BUILD)/netlua $(BUILD)/net.so
+all: $(BUILD)/netlua $(BUILD)/net.so $(BUILD)/netlua-tls.so $(BUILD)/netlua-edit.so
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS) | $(BUILD)/obj
 	$(CC) $(ALLCFLAGS) -c $< -o $@
@@ -48,6 +61,13 @@ $(BUILD)/netlua: $(CORE_OBJ) $(PROG_OBJ)
 
 $(BUILD)/net.so: $(CORE_OBJ)
 	$(CC) $(SAN) -shared -o $@ $^ $(MODLIBS) -lm
+
+# Lua's API comes from the program or lua5.4 that loads it, as for net.so.
+$(BUILD)/netlua-tls.so: $(TLS_OBJ)
+	$(CC) $(SAN) -shared -o $@ $^ $(TLSLIBS)
+
+$(BUILD)/netlua-edit.so: $(EDIT_OBJ)
+	$(CC) $(SAN) -shared -o $@ $^ $(EDITLIBS)
 
 $(BUILD)/obj:
 	mkdir -p $@
@@ -69,11 +89,12 @@ bench: all
 	sh bench/run.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4 \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4 $(DESTDIR)$(PREFIX)/lib/netlua \
 	  $(DESTDIR)$(PREFIX)/share/lua/5.4/net $(DESTDIR)$(PREFIX)/share/man/man1 \
 	  $(DESTDIR)$(PREFIX)/share/netlua/scripts
 	install -m 755 $(BUILD)/netlua $(DESTDIR)$(PREFIX)/bin/netlua
 	install -m 644 $(BUILD)/net.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/net.so
+	install -m 644 $(BUILD)/netlua-tls.so $(BUILD)/netlua-edit.so $(DESTDIR)$(PREFIX)/lib/netlua/
 	$(if $(LUA_SRC),install -m 644 $(LUA_SRC) $(DESTDIR)$(PREFIX)/share/lua/5.4/net/)
 	install -m 644 doc/netlua.1 $(DESTDIR)$(PREFIX)/share/man/man1/netlua.1
 	$(if $(wildcard scripts/*.lua),install -m 755 $(wildcard scripts/*.lua) $(DESTDIR)$(PREFIX)/share/netlua/scripts/)
@@ -81,7 +102,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/netlua $(DESTDIR)$(PREFIX)/lib/lua/5.4/net.so \
 	  $(DESTDIR)$(PREFIX)/share/man/man1/netlua.1
-	rm -rf $(DESTDIR)$(PREFIX)/share/lua/5.4/net $(DESTDIR)$(PREFIX)/share/netlua
+	rm -rf $(DESTDIR)$(PREFIX)/share/lua/5.4/net $(DESTDIR)$(PREFIX)/share/netlua $(DESTDIR)$(PREFIX)/lib/netlua
 
 clean:
 	rm -rf build build-asan build-fuzz build-failalloc

@@ -469,15 +469,17 @@ describe("make install", function()
   setup(function() dest = cli.tmpdir() end)
   teardown(function() cli.rmdir(dest) end)
 
-  it("installs a netlua that finds net without LUA_PATH, and net.so for lua5.4", function()
+  it("installs a netlua that finds net without LUA_PATH, and net.so for lua5.4, both with TLS", function()
     local build = cli.netlua:match("^(.*)/[^/]*$")
     -- -o: install what is built; never rebuild from inside the suite.
     local ok, code, out, err = common.run("make -s -C " .. q(common.root) ..
       " BUILD=" .. q(build) .. " -o " .. q(build .. "/netlua") .. " -o " .. q(build .. "/net.so") ..
+      " -o " .. q(build .. "/netlua-tls.so") .. " -o " .. q(build .. "/netlua-edit.so") ..
       " DESTDIR=" .. q(dest) .. " PREFIX=/usr/local install")
     assert.is_true(ok, "make install: " .. tostring(code) .. "\n" .. out .. err)
     local prefix = dest .. "/usr/local"
-    for _, f in ipairs({ "/bin/netlua", "/lib/lua/5.4/net.so", "/share/man/man1/netlua.1" }) do
+    for _, f in ipairs({ "/bin/netlua", "/lib/lua/5.4/net.so", "/lib/netlua/netlua-tls.so",
+                         "/lib/netlua/netlua-edit.so", "/share/man/man1/netlua.1" }) do
       assert.is_true(os.execute("test -f " .. q(prefix .. f)), f .. " installed")
     end
     local script = prefix .. "/check.lua"
@@ -496,6 +498,20 @@ describe("make install", function()
       { dir = dest, env = cli.module_env(prefix .. "/lib/lua/5.4/?.so") })
     assert.are.equal("", l.err)
     assert.are.equal("function\tfunction\n", l.out)
+    -- the parts in lib/netlua: the prompt's line editor, and TLS (found
+    -- from bin/ and from lib/lua/5.4/)
+    local i = cli.run1(prefix .. "/bin/netlua", "-i", { dir = dest, input = "print(1 + 1)\n" })
+    assert.are.equal("", i.err)
+    assert.matches("\n> 2\n", i.out)
+    local v = cli.run1(prefix .. "/bin/netlua", "-v", { dir = dest })
+    assert.matches("OpenSSL %d+%.%d+%.%d+", v.out)
+    local tls = "print(net.listen('127.0.0.1', 0, {tls = {cert = '/nonexistent.pem'}}))"
+    local want = "nil\tlisten 127.0.0.1:0: tls: cannot load certificate /nonexistent.pem: no such file or directory\n"
+    assert.are.equal(want, cli.run1(prefix .. "/bin/netlua", "-e " .. q(tls), { dir = dest }).out)
+    l = cli.run1(cli.lua, "-e " .. q("net = require 'net'; " .. tls),
+      { dir = dest, env = cli.module_env(prefix .. "/lib/lua/5.4/?.so") })
+    assert.are.equal("", l.err)
+    assert.are.equal(want, l.out)
     local _, mcode, mout, merr = common.run("MANWIDTH=80 man -l " .. q(prefix .. "/share/man/man1/netlua.1"))
     assert.are.equal(0, mcode, merr)
     assert.matches("SYNOPSIS", mout, 1, true)

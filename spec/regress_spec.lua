@@ -353,6 +353,40 @@ describe("regressions (issue #12)", function()
     a:close(); s:close()
   end)
 
+  it("start-up loads neither OpenSSL nor libedit, each comes with its first use (start-up was 2.5 times lua5.4's)", function()
+    local code, out, err = child([[
+      local function maps()
+        local f = assert(io.open("/proc/self/maps"))
+        local m = f:read("a")
+        f:close()
+        return m
+      end
+      local function loaded()
+        local m = maps()
+        return (m:find("libssl", 1, true) or m:find("netlua-tls", 1, true)) and "loaded" or "not loaded"
+      end
+      print(loaded(), maps():find("libedit", 1, true) and "libedit" or "no libedit")
+      local s = net.listen("127.0.0.1", 0)
+      local c = net.connect("127.0.0.1", select(2, s:getsockname()))
+      print(c:tlsinfo())
+      print(pcall(net.connect, "127.0.0.1", 1, {tls = {bogus = 1}}))
+      print(pcall(c.starttls, c, {minversion = "1.1"}))
+      print(loaded())
+      print(net.listen("127.0.0.1", 0, {tls = {cert = "/nonexistent.pem"}}))
+      print(loaded())
+      c:close(); s:close()
+    ]], 10)
+    assert.are.equal("", err)
+    assert.are.equal(0, code)
+    assert.are.equal("not loaded\tno libedit\n" ..
+      "nil\tnot TLS\n" ..
+      "false\tbad argument #3 to 'net.connect' (unknown option 'tls.bogus')\n" ..
+      "false\toption tls.minversion must be \"1.2\" or \"1.3\", got \"1.1\"\n" ..
+      "not loaded\n" ..
+      "nil\tlisten 127.0.0.1:0: tls: cannot load certificate /nonexistent.pem: no such file or directory\n" ..
+      "loaded\n", out)
+  end)
+
   it("a peer that half-closes: the rest of its data, then \"closed\"; our side can still send", function()
     local c, a, s = pair()
     a:send("last line\nno newline")

@@ -548,3 +548,8 @@ void lineedit_close(lineedit *e) {
   if (e->oldlocale) setlocale(LC_CTYPE, e->oldlocale);
   free(e->oldlocale);
 }
+
+/* What the edit part exports to the program (lineedit.h). */
+const lineedit_lib netlua_lineedit = {
+  .abi = LINEEDIT_ABI, .open = lineedit_open, .read = lineedit_read,
+  .remember = lineedit_remember, .interact = lineedit_interact, .close = lineedit_close};

@@ -3,6 +3,14 @@
  * the event loop, so tasks run while a line is typed; their output does not
  * garble the line; Tab completes names; ~/.netlua_history), else plain
  * reads of standard input, still on the loop.
+ *
+ * lineedit.c and complete.c are the edit part, netlua-edit.so, the only
+ * object linked with libedit: the program loads it (part.h) when the
+ * prompt starts or conn:interact first reads a line at a terminal, so
+ * that start-up does not load libedit and the libraries under it. The
+ * program calls the functions below only through the part's table,
+ * `netlua_lineedit` (lineedit_lib); the part calls back into the program
+ * (the loop, netaux.c), whose symbols netlua exports.
  */
 #ifndef NETLUA_LINEEDIT_H
 #define NETLUA_LINEEDIT_H
@@ -75,5 +83,19 @@ int lineedit_interact(void *e, lua_State *L, int escape);
 
 /* Undo lineedit_open: terminal, streams, signal, locale; free it all. */
 void lineedit_close(lineedit *e);
+
+/* The edit part's table: the calls above. */
+#define LINEEDIT_FILE "netlua-edit.so"
+#define LINEEDIT_SYMBOL "netlua_lineedit"
+#define LINEEDIT_ABI 1     /* raise when the table or struct lineedit changes */
+
+typedef struct lineedit_lib {
+  int abi;
+  void (*open)(lineedit *e, lua_State *L, const char *progname);
+  int (*read)(lineedit *e, int first);
+  void (*remember)(lineedit *e, const char *chunk);
+  int (*interact)(void *e, lua_State *L, int escape);
+  void (*close)(lineedit *e);
+} lineedit_lib;
 
 #endif

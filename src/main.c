@@ -7,6 +7,7 @@
  * else in one protected call.
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,6 @@
 #include <unistd.h>
 
 #include <ares.h>
-#include <openssl/crypto.h>
 #include <histedit.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -26,8 +26,10 @@
 #include "msgh.h"
 #include "net.h"
 #include "netaux.h"
+#include "part.h"
 #include "repl.h"
 #include "task.h"
+#include "tlslib.h"
 
 static const char *progname = "netlua";
 
@@ -60,10 +62,13 @@ static int docall(lua_State *L, int narg, int nres) {
 }
 
 /* The version line: netlua's, and those of Lua, c-ares, libedit and
-   OpenSSL (the library loaded: "OpenSSL 3.0.13 30 Jan 2024" -> 3.0.13). */
+   OpenSSL (the library loaded, by loading the TLS part: "3.0.13"; why not,
+   if it cannot be). */
 static void print_version(void) {
-  printf("netlua %s  (%s, c-ares %s, libedit %s, OpenSSL %s)\n%s\n", NETLUA_VERSION,
-         LUA_RELEASE, ares_version(NULL), LIBEDIT_VERSION, OpenSSL_version(OPENSSL_VERSION_STRING),
+  const char *err;
+  const tlslib *tls = tlslib_load(&err);
+  printf("netlua %s  (%s, c-ares %s, libedit %s, %s%s)\n%s\n", NETLUA_VERSION,
+         LUA_RELEASE, ares_version(NULL), LIBEDIT_VERSION, tls ? "OpenSSL " : "", tls ? tls->version() : err,
          LUA_COPYRIGHT);
   fflush(stdout);
 }
@@ -267,19 +272,47 @@ static int l_help(lua_State *L) {
   return lua_gettop(L);
 }
 
+/* The line editor (lineedit.h): the edit part, netlua-edit.so, loaded when
+   first needed, so that start-up does not load libedit. NULL, having said
+   why on stderr (once), if it cannot be loaded. */
+static const lineedit_lib *line_editor(void) {
+  static const lineedit_lib *lib;
+  static int tried;
+  if (!tried) {
+    char why[PATH_MAX + 256];
+    tried = 1;
+    lib = part_load(LINEEDIT_FILE, LINEEDIT_SYMBOL, LINEEDIT_ABI, why, sizeof why);
+    if (lib == NULL) {
+      fprintf(stderr, "%s: no line editor: %s\n", progname, why);
+      fflush(stderr);
+    }
+  }
+  return lib;
+}
+
+/* The prompt; 0 if it cannot run (no line editor). */
+static int run_prompt(lua_State *L) {
+  const lineedit_lib *ed = line_editor();
+  if (ed == NULL) return 0;
+  repl_run(L, progname, ed);
+  return 1;
+}
+
 /* conn:interact in a script run at a terminal: the prompt's line editor,
    opened on first use and kept until the program ends (the prompt, when it
-   runs, registers its own). */
+   runs, registers its own); without the edit part, plain reads (-4). */
 static lineedit script_le;
 static int script_le_open;
 
 static int script_lineread(void *ud, lua_State *L, int escape) {
+  const lineedit_lib *ed = line_editor();
   (void)ud;
+  if (ed == NULL) return -4;
   if (!script_le_open) {
-    lineedit_open(&script_le, L, progname);
+    ed->open(&script_le, L, progname);
     script_le_open = 1;
   }
-  return lineedit_interact(&script_le, L, escape);
+  return ed->interact(&script_le, L, escape);
 }
 
 /* Set when Ctrl-C stopped the tasks a script left running: exit 130. */
@@ -379,10 +412,10 @@ static int pmain(lua_State *L) {
     if (handle_script(L, argv + script) != LUA_OK) return 0;
   }
   if (args & HAS_I) {
-    repl_run(L, progname);
+    if (!run_prompt(L)) return 0;
   } else if (script == argc && !(args & (HAS_E | HAS_V)) && isatty(0)) {
     print_version();
-    repl_run(L, progname);
+    if (!run_prompt(L)) return 0;
   } else {
     if (script == argc && !(args & (HAS_E | HAS_V)) && dofile(L, NULL) != LUA_OK)
       return 0;
@@ -423,7 +456,7 @@ int main(int argc, char **argv) {
   status = lua_pcall(L, 2, 1, 0);
   result = lua_toboolean(L, -1);
   report(L, status);
-  if (script_le_open) lineedit_close(&script_le);
+  if (script_le_open) line_editor()->close(&script_le);
   lua_close(L);
   if (interrupted_exit) return 128 + SIGINT;
   return (result && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;

@@ -1,6 +1,7 @@
 /*
  * repl.c: netlua's interactive prompt: read, evaluate, print, on the event
- * loop. Lines come from lineedit.c (libedit or plain reads).
+ * loop. Lines come from lineedit.c (libedit or plain reads), in the edit
+ * part: through its table (lineedit.h).
  *
  * Evaluation follows lua.c: a line is tried as `return <line>`, then as a
  * statement; a chunk whose syntax error ends at <eof> continues on the
@@ -37,6 +38,7 @@
 typedef struct repl {
   lua_State *L;
   const char *progname;
+  const lineedit_lib *ed;
   lineedit le;
   int printref;  /* the global print when the prompt started */
 } repl;
@@ -116,7 +118,7 @@ static int load_statements(repl *r, int *eof) {
     const char *chunk = lua_tolstring(L, -1, &n);
     int st = luaL_loadbufferx(L, chunk, n, "=stdin", "t"), got;
     if (!incomplete(L, st)) return st;
-    got = lineedit_read(&r->le, 0);
+    got = r->ed->read(&r->le, 0);
     if (got <= 0) {
       *eof = got == 0;
       if (*eof) {  /* report what is missing, as lua does */
@@ -218,7 +220,7 @@ static void notices_print(lua_State *L, int list) {
 static int do_chunk(repl *r, int showref) {
   lua_State *L = r->L;
   int base = lua_gettop(L), st, eof = 0;
-  int got = lineedit_read(&r->le, 1);
+  int got = r->ed->read(&r->le, 1);
   if (got <= 0) return got < 0;
   st = load_return(L);
   if (st != LUA_OK) st = load_statements(r, &eof);
@@ -231,7 +233,7 @@ static int do_chunk(repl *r, int showref) {
     lua_settop(L, base);
     return 1;
   }
-  lineedit_remember(&r->le, lua_tostring(L, -2));
+  r->ed->remember(&r->le, lua_tostring(L, -2));
   lua_remove(L, -2);
   net_notice_take(L);                 /* none from before this line */
   lua_pop(L, 1);
@@ -277,15 +279,16 @@ static int setup_lua(lua_State *L) {
   return luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
-void repl_run(lua_State *L, const char *progname) {
+void repl_run(lua_State *L, const char *progname, const lineedit_lib *ed) {
   repl r;
   int base = lua_gettop(L), showref;
   r.L = L;
   r.progname = progname;
+  r.ed = ed;
   showref = setup_lua(L);
   lua_getglobal(L, "print");
   r.printref = luaL_ref(L, LUA_REGISTRYINDEX);
-  lineedit_open(&r.le, L, progname);
+  ed->open(&r.le, L, progname);
   loop_install_sigint(L);
   net_notice_mode(L, 1);
   while (do_chunk(&r, showref)) lua_settop(L, base);
@@ -293,7 +296,7 @@ void repl_run(lua_State *L, const char *progname) {
   loop_uninstall_sigint();
   fputs("\n", stdout);
   fflush(stdout);
-  lineedit_close(&r.le);
+  ed->close(&r.le);
   luaL_unref(L, LUA_REGISTRYINDEX, showref);
   luaL_unref(L, LUA_REGISTRYINDEX, r.printref);
   lua_settop(L, base);

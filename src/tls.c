@@ -196,6 +196,7 @@ int tls_handshake(transport *t) {
   r = SSL_do_handshake(s->ssl);
   if (r == 1) {
     s->done = 1;
+    t->note = !s->server && !s->verify ? "NOT VERIFIED" : NULL;
     return 1;
   }
   if (tls_failed(t, s, r, 0) < 0 && errno == EAGAIN) return 0;

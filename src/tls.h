@@ -48,7 +48,8 @@ typedef struct tls_state {
    and ssl freed. */
 int tls_init(transport *t, int fd, SSL *ssl, int server, int verify);
 
-/* One step of the handshake: 1 done, 0 would block (errno EAGAIN, t->want
+/* One step of the handshake: 1 done (an unverified client session is
+   noted "NOT VERIFIED" in t->note), 0 would block (errno EAGAIN, t->want
    set), -1 failed (OpenSSL's error queue and the state say why). */
 int tls_handshake(transport *t);
 

@@ -1,7 +1,8 @@
 /*
  * tlsconn.c: TLS on connections (see tlsconn.h): conn:starttls and
- * conn:tlsinfo, the handshake continuation on the loop, and the hooks of
- * net.connect, net.listen and server:accept.
+ * conn:tlsinfo, the check of TLS options, the handshake continuation on
+ * the loop, and the hooks of net.connect, net.listen and server:accept.
+ * OpenSSL is behind the TLS part (tlslib.h), loaded by the first handshake.
  */
 #define _GNU_SOURCE
 #include "tlsconn.h"
@@ -15,9 +16,79 @@
 #include "net.h"
 #include "netaux.h"
 #include "sock.h"
-#include "tls.h"
-#include "tlsctx.h"
-#include "tlsinfo.h"
+#include "tlslib.h"
+
+static const char *const client_opts[] = {"verify", "ca", "servername", "alpn", "cert", "key", "minversion", NULL};
+static const char *const server_opts[] = {"cert", "key", "ca", "alpn", "minversion", NULL};
+
+/* ---- options ----------------------------------------------------------- */
+
+/* Check that opts.name at the table idx is a non-empty string without NUL
+   or absent; return it (NULL when absent). */
+static const char *checkstr(lua_State *L, int idx, const char *name) {
+  const char *s = NULL;
+  size_t len;
+  switch (lua_getfield(L, idx, name)) {
+    case LUA_TNIL: break;
+    case LUA_TSTRING:
+      s = lua_tolstring(L, -1, &len);
+      if (strlen(s) != len || len == 0) luaL_error(L, "option tls.%s must be a non-empty string without NUL", name);
+      break;
+    default:
+      luaL_error(L, "option tls.%s must be a string, got %s", name, luaL_typename(L, -1));
+  }
+  lua_pop(L, 1);  /* the string stays alive in the options table */
+  return s;
+}
+
+/* Check the TLS options at idx (nil, true or a table) for the client
+   (server 0) or server side; `extra` names one more allowed key (NULL:
+   none). Raises on a bad one, as an error of argument `arg` (the options
+   table opts.tls is in, or idx itself for conn:starttls's argument). */
+static void checkopts(lua_State *L, int idx, int arg, int server, const char *extra) {
+  const char *known[10], *const *base = server ? server_opts : client_opts, *v;
+  int n = 0;
+  idx = lua_absindex(L, idx);
+  if (lua_isnoneornil(L, idx) || (lua_isboolean(L, idx) && lua_toboolean(L, idx) && !server)) return;
+  if (!lua_istable(L, idx))
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s must be %s, got %s", idx == arg ? "options" : "option 'tls'",
+                                          server ? "a table {cert = ..., key = ...}" : "true or a table",
+                                          luaL_typename(L, idx)));
+  while (base[n]) { known[n] = base[n]; n++; }
+  known[n++] = extra;
+  known[n] = NULL;
+  net_checkopts_in(L, idx, arg, idx == arg ? NULL : "tls.", known);
+  if (lua_getfield(L, idx, "verify") > LUA_TNIL && !lua_isboolean(L, -1))
+    luaL_error(L, "option tls.verify must be a boolean, got %s", luaL_typename(L, -1));
+  lua_pop(L, 1);
+  checkstr(L, idx, "ca");
+  checkstr(L, idx, "servername");
+  checkstr(L, idx, "key");
+  if (checkstr(L, idx, "cert") == NULL && server) luaL_error(L, "option tls of a server needs cert (and key)");
+  v = checkstr(L, idx, "minversion");
+  if (v && strcmp(v, "1.2") && strcmp(v, "1.3")) luaL_error(L, "option tls.minversion must be \"1.2\" or \"1.3\", got \"%s\"", v);
+  if (lua_getfield(L, idx, "alpn") > LUA_TNIL) {
+    int t = lua_gettop(L);
+    if (!lua_istable(L, t) || lua_rawlen(L, t) == 0)
+      luaL_error(L, "option tls.alpn must be a list of protocol names, e.g. {\"h2\", \"http/1.1\"}");
+    for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, t); i++) {
+      size_t len;
+      if (lua_rawgeti(L, t, i) != LUA_TSTRING || (lua_tolstring(L, -1, &len), len == 0 || len > 255))
+        luaL_error(L, "option tls.alpn[%d] must be a string of 1 to 255 bytes", (int)i);
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+}
+
+/* ---- the handshake ----------------------------------------------------- */
+
+/* How far TLS is on io: 0 not TLS, 1 handshaking, 2 established (see
+   tlslib.h); nothing is TLS before the TLS part is loaded. */
+static int phase(const transport *io) {
+  const tlslib *lib = tlslib_loaded();
+  return lib ? lib->phase(io) : 0;
+}
 
 /* The stack of a handshake: the connection, the context (or the options
    it is made from), the deadline, the name to check (or nil). The
@@ -64,11 +135,10 @@ static int hs_fail(lua_State *L, int server, int named) {
   return 2;
 }
 
-/* The handshake is done: mark an unverified client session, tell the
-   transcript what was negotiated, return the connection. */
-static int hs_done(lua_State *L, transport *io, tls_state *s) {
-  io->note = !s->server && !s->verify ? "NOT VERIFIED" : NULL;
-  tlsinfo_pushsummary(L, s);
+/* The handshake is done: tell the transcript what was negotiated, return
+   the connection. */
+static int hs_done(lua_State *L, const tlslib *lib, transport *io) {
+  lib->pushsummary(L, io);
   conn_trace(L, H_CONN, "tls", lua_tostring(L, -1), lua_rawlen(L, -1));
   lua_settop(L, H_CONN);
   return 1;
@@ -78,15 +148,15 @@ static int hs_done(lua_State *L, transport *io, tls_state *s) {
 static int hs_k(lua_State *L, int status, lua_KContext server) {
   transport *io = conn_transport(conn_check(L, H_CONN));
   double deadline = lua_tonumber(L, H_DEADLINE);
+  const tlslib *lib = tlslib_loaded();  /* by hs_begin */
   (void)status;
   for (;;) {
-    tls_state *s = tls_get(io);
     int r;
-    if (io->fd < 0 || s == NULL) return net_closed(L);
-    r = tls_handshake(io);
-    if (r > 0) return hs_done(L, io, s);
+    if (io->fd < 0 || phase(io) == 0) return net_closed(L);
+    r = lib->handshake(io);
+    if (r > 0) return hs_done(L, lib, io);
     if (r < 0) {
-      tlsctx_pushfailure(L, s, lua_tostring(L, H_NAME));
+      lib->pushfailure(L, io, lua_tostring(L, H_NAME));
       return hs_fail(L, (int)server, 1);
     }
     if (loop_expired(deadline)) {
@@ -97,18 +167,19 @@ static int hs_k(lua_State *L, int status, lua_KContext server) {
   }
 }
 
-/* Start a handshake; the stack is H_CONN..H_NAME. The transport becomes
-   TLS now. */
+/* Start a handshake; the stack is H_CONN..H_NAME (H_CTX: a context, or
+   the options to make one from). The transport becomes TLS now. */
 static int hs_begin(lua_State *L, int server) {
   transport *io = conn_transport(conn_check(L, H_CONN));
-  SSL_CTX *ctx = tlsctx_to(L, H_CTX);
-  SSL *ssl;
-  if (ctx == NULL) {
-    if ((ctx = tlsctx_push(L, H_CTX, server)) == NULL) return hs_fail(L, server, 1);
-    lua_replace(L, H_CTX);
+  const char *err;
+  const tlslib *lib = tlslib_load(&err);
+  if (lib == NULL) {
+    lua_pushstring(L, err);
+    return hs_fail(L, server, 1);
   }
-  ssl = tlsctx_newssl(ctx, server, lua_tostring(L, H_NAME));
-  if (ssl == NULL || tls_init(io, io->fd, ssl, server, tlsctx_verifies(ctx)) != 0) {
+  if (!lib->context(L, H_CTX, server)) return hs_fail(L, server, 1);
+  lua_replace(L, H_CTX);
+  if (lib->start(L, io, H_CTX, server, lua_tostring(L, H_NAME)) != 0) {
     lua_pushliteral(L, "out of memory");
     return hs_fail(L, server, 1);
   }
@@ -129,7 +200,7 @@ int tlsconn_wanted(lua_State *L, int opts) {
   if (lua_type(L, opts) != LUA_TTABLE) return 0;
   lua_getfield(L, opts, "tls");
   on = !lua_isnil(L, -1) && !(lua_isboolean(L, -1) && !lua_toboolean(L, -1));
-  if (on) tlsctx_check(L, -1, opts, 0, NULL);
+  if (on) checkopts(L, -1, opts, 0, NULL);
   lua_pop(L, 1);
   return on;
 }
@@ -147,13 +218,16 @@ int tlsconn_connect(lua_State *L, int conn, int opts, int host, double deadline)
 }
 
 int tlsconn_listen(lua_State *L, int opts, int server, int uv, const char *label) {
+  const char *err;
+  const tlslib *lib;
   if (lua_type(L, opts) != LUA_TTABLE) return 0;
   if (lua_getfield(L, opts, "tls") == LUA_TNIL) {
     lua_pop(L, 1);
     return 0;
   }
-  tlsctx_check(L, -1, opts, 1, NULL);
-  if (tlsctx_push(L, -1, 1) == NULL) return net_fail(L, "listen %s: tls: %s", label, lua_tostring(L, -1));
+  checkopts(L, -1, opts, 1, NULL);
+  if ((lib = tlslib_load(&err)) == NULL) return net_fail(L, "listen %s: tls: %s", label, err);
+  if (!lib->context(L, -1, 1)) return net_fail(L, "listen %s: tls: %s", label, lua_tostring(L, -1));
   lua_setiuservalue(L, server, uv);
   lua_pop(L, 1);
   return 0;
@@ -183,10 +257,10 @@ static int conn_starttls(lua_State *L) {
     server = lua_toboolean(L, -1);
     lua_pop(L, 1);
   }
-  tlsctx_check(L, 2, 2, server, "server");
+  checkopts(L, 2, 2, server, "server");
   lua_settop(L, 2);
   if (io->fd < 0) return net_closed(L);
-  if (tls_get(io)) {
+  if (phase(io) > 0) {
     conn_pushlabel(L, 1, NULL);
     return net_fail(L, "starttls %s: the connection is TLS already", lua_tostring(L, -1));
   }
@@ -210,11 +284,11 @@ static int conn_starttls(lua_State *L) {
 /* conn:tlsinfo() -> table (see tlsinfo.h), or nil, "not TLS". */
 static int conn_tlsinfo(lua_State *L) {
   transport *io = conn_transport(conn_check(L, 1));
-  tls_state *s = tls_get(io);
+  int p = phase(io);
   if (io->fd < 0) return net_closed(L);
-  if (s == NULL) return net_fail(L, "not TLS");
-  if (!s->done) return net_fail(L, "TLS handshake not finished");
-  tlsinfo_push(L, s);
+  if (p == 0) return net_fail(L, "not TLS");
+  if (p == 1) return net_fail(L, "TLS handshake not finished");
+  tlslib_loaded()->pushinfo(L, io);
   return 1;
 }
 

@@ -6,7 +6,19 @@
  * through the loop like any call (a deadline, Ctrl-C, tasks yield); when
  * it fails the connection is closed and the result is nil and a message
  * naming the peer ("tls HOST:PORT (ADDR): certificate verify failed:
- * ...") or "timeout". Options: tlsctx.h.
+ * ...") or "timeout".
+ *
+ * OpenSSL itself is reached through the TLS part (tlslib.h), loaded by the
+ * first handshake or TLS listener; options are checked here, before it is
+ * needed, so a bad option raises whether or not it is loaded. Options (a
+ * table, or true for the defaults):
+ *   client: verify (default true), ca (file or directory; default: the
+ *           system store, which honours SSL_CERT_FILE and SSL_CERT_DIR),
+ *           servername (SNI and the name checked), alpn (list of strings),
+ *           cert, key (a client certificate), minversion ("1.2" | "1.3")
+ *   server: cert, key (required), ca (then a client certificate is
+ *           required and verified against it), alpn, minversion
+ * Unknown options and wrong types raise.
  */
 #ifndef NETLUA_TLSCONN_H
 #define NETLUA_TLSCONN_H

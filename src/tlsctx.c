@@ -17,7 +17,6 @@
 #include <openssl/x509v3.h>
 
 #include "errwords.h"
-#include "netaux.h"
 #include "tlscert.h"
 
 #define CTX_MT "netlua.tlsctx"
@@ -31,64 +30,16 @@ typedef struct ctxbox { SSL_CTX *ctx; } ctxbox;
 typedef struct alpnlist { unsigned int len; unsigned char data[]; } alpnlist;
 static int alpn_index = -1;
 
-static const char *const client_opts[] = {"verify", "ca", "servername", "alpn", "cert", "key", "minversion", NULL};
-static const char *const server_opts[] = {"cert", "key", "ca", "alpn", "minversion", NULL};
-
 /* ---- options ----------------------------------------------------------- */
 
-/* opts.name at the table idx as a string without NUL (NULL when absent);
-   another type raises. */
+/* opts.name of the options at idx (checked by tlsconn.c: a string or
+   absent), or NULL. */
 static const char *optstr(lua_State *L, int idx, const char *name) {
   const char *s = NULL;
-  size_t len;
   if (lua_type(L, idx) != LUA_TTABLE) return NULL;
-  switch (lua_getfield(L, idx, name)) {
-    case LUA_TNIL: break;
-    case LUA_TSTRING:
-      s = lua_tolstring(L, -1, &len);
-      if (strlen(s) != len || len == 0) luaL_error(L, "option tls.%s must be a non-empty string without NUL", name);
-      break;
-    default:
-      luaL_error(L, "option tls.%s must be a string, got %s", name, luaL_typename(L, -1));
-  }
+  if (lua_getfield(L, idx, name) == LUA_TSTRING) s = lua_tostring(L, -1);
   lua_pop(L, 1);  /* the string stays alive in the options table */
   return s;
-}
-
-void tlsctx_check(lua_State *L, int idx, int arg, int server, const char *extra) {
-  const char *known[10], *const *base = server ? server_opts : client_opts, *v;
-  int n = 0;
-  idx = lua_absindex(L, idx);
-  if (lua_isnoneornil(L, idx) || (lua_isboolean(L, idx) && lua_toboolean(L, idx) && !server)) return;
-  if (!lua_istable(L, idx))
-    luaL_argerror(L, arg, lua_pushfstring(L, "%s must be %s, got %s", idx == arg ? "options" : "option 'tls'",
-                                          server ? "a table {cert = ..., key = ...}" : "true or a table",
-                                          luaL_typename(L, idx)));
-  while (base[n]) { known[n] = base[n]; n++; }
-  known[n++] = extra;
-  known[n] = NULL;
-  net_checkopts_in(L, idx, arg, idx == arg ? NULL : "tls.", known);
-  if (lua_getfield(L, idx, "verify") > LUA_TNIL && !lua_isboolean(L, -1))
-    luaL_error(L, "option tls.verify must be a boolean, got %s", luaL_typename(L, -1));
-  lua_pop(L, 1);
-  optstr(L, idx, "ca");
-  optstr(L, idx, "servername");
-  optstr(L, idx, "key");
-  if (optstr(L, idx, "cert") == NULL && server) luaL_error(L, "option tls of a server needs cert (and key)");
-  v = optstr(L, idx, "minversion");
-  if (v && strcmp(v, "1.2") && strcmp(v, "1.3")) luaL_error(L, "option tls.minversion must be \"1.2\" or \"1.3\", got \"%s\"", v);
-  if (lua_getfield(L, idx, "alpn") > LUA_TNIL) {
-    int t = lua_gettop(L);
-    if (!lua_istable(L, t) || lua_rawlen(L, t) == 0)
-      luaL_error(L, "option tls.alpn must be a list of protocol names, e.g. {\"h2\", \"http/1.1\"}");
-    for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, t); i++) {
-      size_t len;
-      if (lua_rawgeti(L, t, i) != LUA_TSTRING || (lua_tolstring(L, -1, &len), len == 0 || len > 255))
-        luaL_error(L, "option tls.alpn[%d] must be a string of 1 to 255 bytes", (int)i);
-      lua_pop(L, 1);
-    }
-  }
-  lua_pop(L, 1);
 }
 
 /* Push the ALPN list of the options at idx in wire form (length-prefixed

@@ -1,16 +1,11 @@
 /*
- * tlsctx.h: TLS contexts from netlua's options, and what a failed
- * handshake means in words. Options (a table, or true for the defaults):
- *   client: verify (default true), ca (file or directory; default: the
- *           system store, which honours SSL_CERT_FILE and SSL_CERT_DIR),
- *           servername (SNI and the name checked), alpn (list of strings),
- *           cert, key (a client certificate), minversion ("1.2" | "1.3")
- *   server: cert, key (required), ca (then a client certificate is
- *           required and verified against it), alpn, minversion
- * Unknown options and wrong types raise. Client contexts are cached per
- * option set (the registry, a bounded table); a server context belongs to
- * its listener. Contexts are Lua objects: freed when collected (a
- * session keeps its context alive by OpenSSL's own count).
+ * tlsctx.h: TLS contexts from netlua's options (tlsconn.h lists them;
+ * tlsconn.c has checked them before they come here), and what a failed
+ * handshake means in words. Client contexts are cached per option set
+ * (the registry, a bounded table); a server context belongs to its
+ * listener. Contexts are Lua objects: freed when collected (a session
+ * keeps its context alive by OpenSSL's own count). Part of netlua-tls.so
+ * (tlslib.h).
  */
 #ifndef NETLUA_TLSCTX_H
 #define NETLUA_TLSCTX_H
@@ -19,12 +14,6 @@
 #include <openssl/ssl.h>
 
 #include "tls.h"
-
-/* Check the TLS options at idx (nil, true or a table) for the client
-   (server 0) or server side; `extra` names one more allowed key (NULL:
-   none). Raises on a bad one, as an error of argument `arg` (the options
-   table opts.tls is in, or idx itself for conn:starttls's argument). */
-void tlsctx_check(lua_State *L, int idx, int arg, int server, const char *extra);
 
 /* Push the context for the options at idx (cached for clients) and return
    its SSL_CTX; or push a message ("cannot load certificate x.pem: no such

@@ -2,8 +2,8 @@
  * transport.h: the byte stream under a connection, with no Lua in it. A
  * connection (conn.c) reads, writes, shuts down and closes only through
  * these calls, so its receive patterns, line limit, transcript and timeouts
- * work the same over every transport: the plain socket (plain.c) and, later,
- * TLS.
+ * work the same over every transport: the plain socket (plain.c) and TLS
+ * (tls.c, in the TLS part that is loaded on first use: tlslib.h).
  *
  * Every call is non-blocking. read and write return the bytes moved (read:
  * 0 at the end of the stream), or -1 with errno set; errno EAGAIN means
