@@ -72,17 +72,29 @@ local function report(srv, peer, msg)
   io.stderr:flush()
 end
 
+-- A handler's error as a message with its traceback (for xpcall).
+local function traceback(m)
+  if type(m) ~= "string" then
+    local mt = getmetatable(m)
+    m = mt and mt.__tostring and tostring(m) or ("(error object is a " .. type(m) .. " value)")
+  end
+  return debug.traceback(m, 2)
+end
+
+-- Lets a client go (to-be-closed in serve_client): forgets its connection
+-- and uncounts it.
+local Leave = { __close = function(self)
+  self.srv.conns[self.c] = nil
+  self.srv.nclients = self.srv.nclients - 1
+end }
+
 -- One client: run the handler, then close the connection whatever happened.
 -- The connection and the count are let go in to-be-closed variables, so a
 -- task:cancel() (coroutine.close semantics) closes and uncounts them too.
 -- With TLS the handshake comes first, within srv.handshake seconds.
 local function serve_client(srv, c)
   local conn <close> = c
-  local _ <close> = setmetatable({}, { __close = function()
-    srv.conns[c] = nil
-    srv.nclients = srv.nclients - 1
-  end })
-  local peer = hostport(c:getpeername())
+  local _ <close> = setmetatable({ srv = srv, c = c }, Leave)
   srv.conns[c] = true
   if srv.tls then
     local ok = srv.sock:handshake(c, srv.handshake)
@@ -92,14 +104,8 @@ local function serve_client(srv, c)
     end
   end
   if srv.timeout then c:settimeout(srv.timeout) end
-  local ok, err = xpcall(srv.handler, function(m)
-    if type(m) ~= "string" then
-      local mt = getmetatable(m)
-      m = mt and mt.__tostring and tostring(m) or ("(error object is a " .. type(m) .. " value)")
-    end
-    return debug.traceback(m, 2)
-  end, c)
-  if not ok and not srv.closed then report(srv, peer, err) end
+  local ok, err = xpcall(srv.handler, traceback, c)
+  if not ok and not srv.closed then report(srv, hostport(c:getpeername()), err) end
 end
 
 -- The accepting task: a task per client, at most srv.max at once.
@@ -114,7 +120,9 @@ local function accept_loop(srv)
         if srv.closed then c:close(); break end
         srv.nclients = srv.nclients + 1
         local t = net.spawn(serve_client, srv, c)
-        M.describe(t, "net.serve client " .. hostport(c:getpeername()) .. " of " .. srv.name)
+        M.describe(t, function()  -- asked for by net.tasks() only: made then
+          return "net.serve client " .. hostport(c:getpeername()) .. " of " .. srv.name
+        end)
       elseif err == "closed" or srv.closed then
         break
       else
