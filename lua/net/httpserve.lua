@@ -86,14 +86,10 @@ local function is_token(s)
   return s:find("^[%w%-]+$") ~= nil or s:find(TOKEN) ~= nil
 end
 
--- True when value holds a control byte other than tab (the test for any
--- control byte first, which is quick and almost always false).
-local function has_ctl(value)
-  return value:find("%c") ~= nil and value:find("[%z\1-\8\10-\31\127]") ~= nil
-end
+-- The request head read and split in C (src/httphead.c).
+local httphead = package.loaded["net.httphead"]
 
--- Byte values of space, tab, "/" and "%".
-local SP, HT, SLASH = 32, 9, 47
+local SLASH = 47   -- the byte "/"
 local OPTS = { timeout = true, idle = true, maxbody = true, maxheader = true, max = true,
   backlog = true, family = true, quiet = true,
   tls = true, handshake = true }
@@ -157,12 +153,12 @@ local Client = {}
 Client.__index = Client
 
 -- A client on conn, served with options o and handler; peer: "host:port".
--- deadline: when the current request's reading must be done; used: bytes
--- of the current head; idle: seconds to wait for the next request (the
--- first one has the whole timeout).
+-- deadline: when the current request's reading must be done; idle:
+-- seconds to wait for the next request (the first one has the whole
+-- timeout).
 function Client.new(conn, o, handler, peer)
   return setmetatable({ conn = conn, opts = o, handler = handler, peer = peer,
-    deadline = 0, used = 0, idle = o.timeout }, Client)
+    deadline = 0, idle = o.timeout }, Client)
 end
 
 -- conn:receive(pattern) under the current deadline; on failure raises a
@@ -180,24 +176,13 @@ function Client:receive(pattern)
   error("gone", 0)
 end
 
--- Read one header line counted against the head's byte cap.
-function Client:head_line()
-  local line = self:receive("l")
-  self.used = self.used + #line + 2
-  if self.used > self.opts.maxheader then refuse(431, "the header section is too large") end
-  return line
-end
-
--- Parse the request line into a new request for client `peer`, its
--- fields all made at once; refuses what is malformed.
-local function parse_request_line(line, peer)
-  local method, target, major, minor = line:match("^(%S+) (%S+) HTTP/(%d)%.(%d)$")
-  if not method or not (KNOWN_METHODS[method] or method:find(TOKEN)) then
-    refuse(400, "malformed request line")
-  end
-  if major ~= "1" then refuse(505, "HTTP/" .. major .. "." .. minor .. " is not supported") end
+-- A new request for client `peer` from the parts of its request line
+-- (httphead.parse's), its fields all made at once; refuses what this
+-- server does not take.
+local function new_request(method, target, major, minor, target_ctl, peer)
+  if major ~= 1 then refuse(505, "HTTP/" .. major .. "." .. minor .. " is not supported") end
   if not KNOWN_METHODS[method] then refuse(501, "method " .. method .. " is not implemented") end
-  if target:find("[%c\127]") then refuse(400, "control characters in the target") end
+  if target_ctl then refuse(400, "control characters in the target") end
   local path = target
   if target:byte(1) == SLASH then  -- origin-form, the common case
     path = target
@@ -213,45 +198,12 @@ local function parse_request_line(line, peer)
   if path:find("%", 1, true) then
     decoded = path:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
   end
-  return { method = method, target = target, version = minor == "1" and "1.1" or "1." .. minor,
+  return { method = method, target = target, version = minor == 1 and "1.1" or "1." .. minor,
     path = path, query = query, decoded_path = decoded or path,
     params = query == "" and {} or M.parse_query(query), peer = peer, headers = nil, body = nil }
 end
 
--- The header fields whose every value read_fields keeps (in `seen`).
-local FRAMING = { ["content-length"] = true, ["transfer-encoding"] = true, host = true }
 local NONE = {}  -- no values (never written)
-
--- Read header fields up to the empty line; returns them as a headers
--- table. The values of the FRAMING fields go into `seen` (lower name ->
--- list) too.
-function Client:read_fields(seen)
-  local fields = {}   -- name, value, name, value, ... (net.http.headers)
-  for _ = 1, 1000 do
-    local line = self:head_line()
-    if line == "" then return net.http.headers(fields) end
-    local b = line:byte(1)
-    if b == SP or b == HT then refuse(400, "obsolete line folding") end
-    local colon = line:find(":", 1, true)
-    local name = colon and line:sub(1, colon - 1)
-    if not name or not is_token(name) then refuse(400, "malformed header field") end
-    local first, last = colon + 1, #line          -- the value without the spaces around it
-    b = line:byte(first)
-    while b == SP or b == HT do first = first + 1; b = line:byte(first) end
-    b = line:byte(last)
-    while last >= first and (b == SP or b == HT) do last = last - 1; b = line:byte(last) end
-    local value = line:sub(first, last)
-    if has_ctl(value) then refuse(400, "control characters in a header value") end
-    local low = name:lower()
-    if FRAMING[low] then
-      local list = seen[low]
-      if list then list[#list + 1] = value else seen[low] = { value } end
-    end
-    fields[#fields + 1] = name
-    fields[#fields + 1] = value
-  end
-  refuse(431, "too many header fields")
-end
 
 -- How the body comes: "length", n or "chunked"; refuses every ambiguity.
 local function framing(req, seen)
@@ -290,55 +242,67 @@ function Client:read_chunked()
     parts[#parts + 1] = self:receive(n)
     if self:receive(2) ~= "\r\n" then refuse(400, "a chunk without its CRLF") end
   end
-  self.used = 0
-  self:read_fields({})  -- trailers: read and dropped, capped as a head
+  self:read_trailers()
   return table.concat(parts)
 end
 
--- Send "100 Continue" when the client waits for it before its body.
-function Client:continue(req)
-  local expect = req.headers["expect"]
+-- Read the trailer fields after a chunked body up to the empty line,
+-- capped as a head, checked as header fields, and drop them.
+function Client:read_trailers()
+  local lines, used = {}, 0
+  repeat
+    local line = self:receive("l")
+    used = used + #line + 2
+    if used > self.opts.maxheader then refuse(431, "the trailer section is too large") end
+    lines[#lines + 1] = line
+  until line == "" or #lines > 1000
+  local ok, status, why = httphead.parse(table.concat(lines, "\r\n") .. "\r\n", "fields")
+  if not ok then refuse(status, why) end
+end
+
+-- Send "100 Continue" when the client waits for it before its body
+-- (expect: the Expect values, joined).
+function Client:continue(req, expect)
   if not expect then return end
   if expect:lower() ~= "100-continue" then refuse(417, "unknown expectation " .. expect) end
   if req.version == "1.1" then self.conn:send("HTTP/1.1 100 Continue\r\n\r\n") end
 end
 
--- Read one request; returns req, or nil when the client closed or idled
--- out before sending one. Raises refusals.
+-- Read one request; returns req and its Connection field's tokens (lower
+-- case, "" for none), or nil when the client closed, left or idled out
+-- before sending one. Raises refusals.
 function Client:read_request()
-  self.deadline = net.now() + self.idle
-  local line
-  for _ = 1, 4 do  -- a few empty lines before a request are tolerated
-    local ok, l = pcall(self.receive, self, "l")
-    if not ok then
-      if getmetatable(l) == Refusal and l.status ~= 408 then error(l, 0) end
-      return nil  -- closed, reset or idle
-    end
-    if l ~= "" then line = l break end
+  local head, deadline = httphead.read(self.conn, self.opts.maxheader, self.idle, self.opts.timeout)
+  if not head then
+    local why = deadline
+    if why == "empty" then refuse(400, "no request line") end
+    if why == "line" then refuse(431, "the request line is too long") end
+    if why == "large" then refuse(431, "the header section is too large") end
+    if why == "timeout" then refuse(408, "the request took too long") end
+    if why == "not a connection" then error("read_request: a connection expected", 0) end
+    return nil  -- closed, reset or idle: no reply
   end
-  if not line then refuse(400, "no request line") end
-  self.deadline = net.now() + self.opts.timeout
-  self.used = #line + 2
-  if self.used > self.opts.maxheader then refuse(431, "the request line is too long") end
-  local req = parse_request_line(line, self.peer)
-  local seen = {}
-  req.headers = self:read_fields(seen)
+  self.deadline = deadline
+  local method, target, major, minor, fields, seen, target_ctl = httphead.parse(head)
+  if not method then refuse(target, major) end   -- the status and the reason
+  local req = new_request(method, target, major, minor, target_ctl, self.peer)
+  req.headers = net.http.headers(fields)
   if req.version == "1.1" and #(seen.host or NONE) ~= 1 then refuse(400, "HTTP/1.1 needs exactly one Host") end
   local mode, n = framing(req, seen)
   if mode == "length" and n > self.opts.maxbody then
     refuse(413, "the body is larger than " .. self.opts.maxbody .. " bytes")
   end
-  if mode == "chunked" or n > 0 then self:continue(req) end
+  if mode == "chunked" or n > 0 then self:continue(req, seen.expect and table.concat(seen.expect, ", ")) end
   if mode == "chunked" then req.body = self:read_chunked()
   else req.body = n > 0 and self:receive(n) or "" end
-  return req
+  return req, seen.connection and table.concat(seen.connection, ", "):lower() or ""
 end
 
 -- ---- replying ---------------------------------------------------------
 
--- True when the connection should stay open after answering req.
-local function keep_alive(req)
-  local tokens = (req.headers["connection"] or ""):lower()
+-- True when the connection should stay open after answering req, whose
+-- Connection field holds `tokens` (lower case).
+local function keep_alive(req, tokens)
   if req.version == "1.0" then return tokens:find("keep%-alive") ~= nil end
   return not tokens:find("close")
 end
@@ -349,6 +313,8 @@ function Client:send(s)
   if not self.conn:send(s) then error("gone", 0) end
 end
 
+local status_lines = {}   -- status -> "HTTP/1.1 200 OK\r\n", made on first use
+
 -- The head of a reply: status line and field lines ("Name: value": the
 -- list `lines`, then the lines `framing` and `connection`, either may be
 -- nil). Takes `lines` over (appends to it).
@@ -356,10 +322,18 @@ local function head(status, lines, framing, connection)
   local n = #lines
   if framing then n = n + 1; lines[n] = framing end
   if connection then n = n + 1; lines[n] = connection end
-  local status_line = "HTTP/1.1 " .. status .. " " .. (REASONS[status] or "Unknown") .. "\r\n"
+  local status_line = status_lines[status]
+  if not status_line then
+    status_line = "HTTP/1.1 " .. status .. " " .. (REASONS[status] or "Unknown") .. "\r\n"
+    status_lines[status] = status_line   -- at most 900 of them: statuses are 100-999
+  end
   if n == 0 then return status_line .. "\r\n" end
   return status_line .. table.concat(lines, "\r\n") .. "\r\n\r\n"
 end
+
+-- Field names handlers returned that were found good: name -> lower case
+-- (the same names come back with every reply; at most MAX_KNOWN_NAMES).
+local field_names, known_names, MAX_KNOWN_NAMES = {}, 0, 256
 
 -- Check what the handler returned; returns status, the field lines (a
 -- list of "Name: value", without the framing fields; for head), and
@@ -374,11 +348,18 @@ local function checked_reply(status, headers)
   end
   local lines, has_date, has_server, close = {}, false, false, false
   for k, v in pairs(headers or NONE) do
-    v = tostring(v)
-    if type(k) ~= "string" or not is_token(k) or v:find("[\r\n%z]") then
+    if type(v) ~= "string" then v = tostring(v) end
+    local low = field_names[k]
+    if not low then
+      if type(k) ~= "string" or not is_token(k) then
+        error("handler returned a bad header field " .. string.format("%q", tostring(k)), 0)
+      end
+      low = k:lower()
+      if known_names < MAX_KNOWN_NAMES then field_names[k], known_names = low, known_names + 1 end
+    end
+    if v:find("[\r\n%z]") then
       error("handler returned a bad header field " .. string.format("%q", tostring(k)), 0)
     end
-    local low = k:lower()
     if low == "connection" and v:lower():find("close") then close = true end
     if low ~= "content-length" and low ~= "transfer-encoding" and low ~= "connection" then
       lines[#lines + 1] = k .. ": " .. v
@@ -490,7 +471,7 @@ end
 function Client:serve()
   local keep = true
   while keep do
-    local ok, req = pcall(self.read_request, self)
+    local ok, req, tokens = pcall(self.read_request, self)
     if not ok then
       if getmetatable(req) == Refusal then self:refused(req) end
       return
@@ -498,7 +479,7 @@ function Client:serve()
     if not req then return end
     local status, fields, body, close = self:call(req)
     local sent
-    sent, keep = pcall(self.reply, self, req, status, fields, body, keep_alive(req) and not close)
+    sent, keep = pcall(self.reply, self, req, status, fields, body, keep_alive(req, tokens) and not close)
     if not sent then
       if keep ~= "gone" and not self.opts.quiet then
         io.stderr:write(("netlua: net.http.serve reply failed (%s %s from %s): %s\n"):format(
@@ -530,7 +511,7 @@ end
 function M.read_request(conn, opts)
   local c = Client.new(conn, options(function() end, opts), nil, "client")
   local ok, req = pcall(c.read_request, c)
-  if ok then return req end
+  if ok then return req end   -- (not the Connection tokens)
   if getmetatable(req) == Refusal then return nil, req.status, req.why end
   if req == "gone" then return nil end
   error(req, 0)
