@@ -52,6 +52,10 @@ local KNOWN = { backlog = true, family = true, linelimit = true, timeout = true,
 local Server = {}
 Server.__index = Server
 
+-- Clients one task serves in a row when more are waiting (internal; the
+-- specs make it small to see the hand-over often).
+M.reuse = 64
+
 -- Give task t a description for net.tasks().
 function M.describe(t, what)
   t:describe(what)
@@ -108,7 +112,24 @@ local function serve_client(srv, c)
   if not ok and not srv.closed then report(srv, hostport(c:getpeername()), err) end
 end
 
--- The accepting task: a task per client, at most srv.max at once.
+-- A client's task: serves client c, then, while more clients wait in the
+-- listen backlog (an accept that need not wait), the next ones, at most
+-- M.reuse in all: a busy server makes a task per M.reuse clients, not per
+-- client. holder.c: the client being served (for the description).
+local function client_task(srv, c, holder)
+  local reuse = M.reuse
+  for i = 1, reuse do
+    holder.c = c
+    serve_client(srv, c)
+    if i == reuse or srv.closed or srv.nclients >= srv.max then return end
+    c = srv.sock:accept(0, not srv.tls)
+    if not c then return end
+    if srv.closed then c:close() return end
+    srv.nclients = srv.nclients + 1
+  end
+end
+
+-- The accepting task: clients' tasks, at most srv.max clients at once.
 local function accept_loop(srv)
   local sock = srv.sock
   while not srv.closed do
@@ -119,9 +140,10 @@ local function accept_loop(srv)
       if c then
         if srv.closed then c:close(); break end
         srv.nclients = srv.nclients + 1
-        local t = net.spawn(serve_client, srv, c)
+        local holder = { c = c }
+        local t = net.spawn(client_task, srv, c, holder)
         M.describe(t, function()  -- asked for by net.tasks() only: made then
-          return "net.serve client " .. hostport(c:getpeername()) .. " of " .. srv.name
+          return "net.serve client " .. hostport(holder.c:getpeername()) .. " of " .. srv.name
         end)
       elseif err == "closed" or srv.closed then
         break
