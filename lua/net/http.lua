@@ -46,16 +46,31 @@ local token = "^[!#$%%&'*+%-.^_`|~%w]+$"
 -- (rawget works, pairs goes in order); its own metatable holds the
 -- bookkeeping: names (lower name -> name as given), order (names in
 -- order), and lists (lower name -> each value, only for fields received
--- more than once; false until one is). The metamethods are shared by all headers tables.
+-- more than once; false until one is). The metamethods are shared by all
+-- headers tables. A table made from a list of fields keeps the list
+-- (pending) and fills itself in on first use: a server that never looks
+-- at a request's headers does not pay for them.
 local HEADERS = {}  -- key marking a headers table's metatable
+local add_header
+
+-- The bookkeeping of headers table h, its fields filled in.
+local function ready(h)
+  local mt = getmetatable(h)
+  local fields = mt.pending
+  if fields then
+    mt.pending, mt.names, mt.order = false, {}, {}
+    for i = 1, #fields, 2 do add_header(h, fields[i], fields[i + 1], mt) end
+  end
+  return mt
+end
 
 local function h_index(h, k)
-  local name = type(k) == "string" and getmetatable(h).names[k:lower()]
+  local name = type(k) == "string" and ready(h).names[k:lower()]
   return name and rawget(h, name) or nil
 end
 
 local function h_newindex(h, k, v)
-  local mt = getmetatable(h)
+  local mt = ready(h)
   local low = k:lower()
   local name = mt.names[low]
   if not name then
@@ -66,7 +81,7 @@ local function h_newindex(h, k, v)
 end
 
 local function h_pairs(h)
-  local order, i = getmetatable(h).order, 0
+  local order, i = ready(h).order, 0
   return function()
     repeat
       i = i + 1
@@ -82,15 +97,16 @@ local function h_tostring(h)  -- control bytes from the peer shown escaped
   return table.concat(out, "\n")
 end
 
--- The bookkeeping of headers table h, or nil when h is not one.
+-- The bookkeeping of headers table h (its fields filled in), or nil when
+-- h is not one.
 local function info_of(h)
   local mt = type(h) == "table" and getmetatable(h)
-  return type(mt) == "table" and mt[HEADERS] and mt or nil
+  return type(mt) == "table" and mt[HEADERS] and ready(h) or nil
 end
 
 -- Add one received field to headers table h (repeats joined with ", ");
 -- info: h's bookkeeping when the caller has it.
-local function add_header(h, name, value, info)
+function add_header(h, name, value, info)
   info = info or info_of(h)
   local low = name:lower()
   local given = info.names[low]
@@ -113,21 +129,18 @@ end
 -- holding `fields`, a list {name, value, name, value, ...} of fields in the
 -- order received (repeats joined with ", ", each kept for values()).
 function M.headers(fields)
-  local info = { __index = h_index, __newindex = h_newindex, __pairs = h_pairs,
-    __tostring = h_tostring, [HEADERS] = true, names = {}, order = {}, lists = false }
-  local h = setmetatable({}, info)
-  if fields == nil then return h end
-  if type(fields) ~= "table" then
+  if fields ~= nil and type(fields) ~= "table" then
     error("bad argument #1 to 'headers' (table expected, got " .. type(fields) .. ")", 2)
   end
-  for i = 1, #fields, 2 do
-    local name, value = fields[i], fields[i + 1]
-    if type(name) ~= "string" or type(value) ~= "string" then
+  for i = 1, fields and #fields or 0, 2 do
+    if type(fields[i]) ~= "string" or type(fields[i + 1]) ~= "string" then
       error("bad argument #1 to 'headers' (field " .. (i + 1) // 2 .. " is not a name and a value)", 2)
     end
-    add_header(h, name, value, info)
   end
-  return h
+  local empty = fields == nil or #fields == 0
+  return setmetatable({}, { __index = h_index, __newindex = h_newindex, __pairs = h_pairs,
+    __tostring = h_tostring, [HEADERS] = true, names = empty and {} or false,
+    order = empty and {} or false, lists = false, pending = not empty and fields })
 end
 
 -- Append `more` (an obsolete folded continuation line) to the last value
