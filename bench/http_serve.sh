@@ -7,7 +7,8 @@
 cd "$(dirname "$0")/.." || exit 1
 DUR=${DURATION:-3}
 D=$(mktemp -d /tmp/netlua-bench-http.XXXXXX)
-P1=$(shuf -i 20000-30000 -n 1)  # below the ephemeral range wrk's clients use; P2=$((P1 + 1)); P3=$((P1 + 2))
+# ports below the ephemeral range wrk's clients use
+P1=$(shuf -i 20000-30000 -n 1); P2=$((P1 + 1)); P3=$((P1 + 2))
 mkdir -p "$D/www" "$D/tmp"; printf 'hello\n' > "$D/www/index.html"
 cat > "$D/nginx.conf" <<CONF
 daemon off; master_process off; worker_processes 1; pid $D/nginx.pid;

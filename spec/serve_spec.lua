@@ -185,6 +185,40 @@ describe("net.serve", function()
     assert.are.equal(2, peak)
   end)
 
+  it("answers every client when tasks take waiting clients over from the backlog (no client left unserved)", function()
+    -- A client's task takes the next waiting client itself, up to
+    -- serve.reuse in a row. With max = 4 the accepting task stops while 4
+    -- are served, so the others wait in the backlog and the clients' tasks
+    -- hand them over; reuse = 2 makes the end of a run come often. Each
+    -- client must get its answer and be closed.
+    local serve = require "net.serve"
+    local reuse = serve.reuse
+    serve.reuse = 2
+    local served = 0
+    local srv = assert(net.serve("127.0.0.1", 0, function(c)
+      local line = c:receive()
+      net.sleep(0.005)
+      if line then c:send(line .. " ok\n") end
+      served = served + 1
+    end, { max = 4 }))
+    local _, port = srv:getsockname()
+    local answered = 0
+    for i = 1, 40 do
+      net.spawn(function()
+        local c <close> = assert(net.connect("127.0.0.1", port, { timeout = 5 }))
+        c:settimeout(5)
+        c:send("client " .. i .. "\n")
+        if c:receive() == "client " .. i .. " ok" then answered = answered + 1 end
+      end)
+    end
+    local limit = net.now() + 10
+    while (answered < 40 or srv:clients() > 0) and net.now() < limit do net.sleep(0.01) end
+    srv:close()
+    serve.reuse = reuse
+    assert.are.equal(40, answered)
+    assert.are.equal(40, served)
+  end)
+
   it("applies the timeout to each call on a client's connection", function()
     local got
     local srv = assert(net.serve("127.0.0.1", 0, function(c)

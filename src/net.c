@@ -21,6 +21,7 @@ WEAK void tlsconn_open(lua_State *L);
 WEAK void udp_open(lua_State *L);
 WEAK void dns_open(lua_State *L);
 WEAK void ifaddr_open(lua_State *L);
+WEAK void httphead_open(lua_State *L);
 WEAK void luafiles_preload(lua_State *L);
 
 /* net.NAME on first use: require "net.NAME" if it is one of ours. */
@@ -53,6 +54,7 @@ int luaopen_net(lua_State *L) {
   if (udp_open) udp_open(L);
   if (dns_open) dns_open(L);
   if (ifaddr_open) ifaddr_open(L);
+  if (httphead_open) httphead_open(L);
   lua_newtable(L);
   lua_pushcfunction(L, net_index);
   lua_setfield(L, -2, "__index");

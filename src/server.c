@@ -106,7 +106,6 @@ static int accept_k(lua_State *L, int status, lua_KContext ctx) {
     if (fd >= 0) {
       transport io;
       plain_init(&io, fd);
-      sock_nodelay(fd);
       conn_attach(lua_touserdata(L, 3), &io, &peer);
       lua_settop(L, 3);
       if (lua_getiuservalue(L, 1, 2) == LUA_TUSERDATA && !ctx)  /* TLS hook: listen's opts.tls */
@@ -181,6 +180,7 @@ static int listen_on(lua_State *L, sock_addr *a, int dual) {
     return net_fail(L, "listen %s: %s", label, net_strerror(r));
   }
   sock_name(sv->fd, 0, &sv->local);
+  sock_nodelay(sv->fd);  /* Linux hands it on to every accepted socket */
   lua_settop(L, 4);
   return 1;
 }

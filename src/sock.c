@@ -99,11 +99,29 @@ static int is_mapped(const sock_addr *a) {
   return a->u.sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a->u.in6.sin6_addr);
 }
 
+/* Dotted-quad text of the 4 bytes at p into buf (n >= INET_ADDRSTRLEN):
+   what inet_ntop gives, without its trip through sprintf (a server formats
+   every client's address). */
+static void ntop4(const unsigned char *p, char *buf, size_t n) {
+  char *o = buf;
+  if (n < INET_ADDRSTRLEN) {
+    if (!inet_ntop(AF_INET, p, buf, (socklen_t)n)) buf[0] = '\0';
+    return;
+  }
+  for (int i = 0; i < 4; i++) {
+    unsigned v = p[i];
+    if (v >= 100) *o++ = (char)('0' + v / 100);
+    if (v >= 10) *o++ = (char)('0' + v / 10 % 10);
+    *o++ = (char)('0' + v % 10);
+    *o++ = i < 3 ? '.' : '\0';
+  }
+}
+
 const char *sock_ntop(const sock_addr *a, char *buf, size_t n) {
   if (a->u.sa.sa_family == AF_INET) {
-    if (!inet_ntop(AF_INET, &a->u.in.sin_addr, buf, (socklen_t)n)) buf[0] = '\0';
+    ntop4((const unsigned char *)&a->u.in.sin_addr, buf, n);
   } else if (is_mapped(a)) {
-    if (!inet_ntop(AF_INET, &a->u.in6.sin6_addr.s6_addr[12], buf, (socklen_t)n)) buf[0] = '\0';
+    ntop4(&a->u.in6.sin6_addr.s6_addr[12], buf, n);
   } else if (a->u.sa.sa_family == AF_INET6) {
     char name[IF_NAMESIZE];
     size_t len;

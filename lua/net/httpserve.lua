@@ -79,6 +79,17 @@ local REASONS = {
 M.reasons = REASONS
 
 local TOKEN = "^[!#$%%&'*+%-.^_`|~%w]+$"
+
+-- True when s is a token (RFC 9110): the common letters, digits and "-"
+-- are looked at first, the full set only when something else is there.
+local function is_token(s)
+  return s:find("^[%w%-]+$") ~= nil or s:find(TOKEN) ~= nil
+end
+
+-- The request head read and split in C (src/httphead.c).
+local httphead = package.loaded["net.httphead"]
+
+local SLASH = 47   -- the byte "/"
 local OPTS = { timeout = true, idle = true, maxbody = true, maxheader = true, max = true,
   backlog = true, family = true, quiet = true,
   tls = true, handshake = true }
@@ -103,6 +114,21 @@ local function http_date()
 end
 M.date = http_date
 
+-- The lines every reply carries unless the handler gave its own:
+-- "Date: ..." (made once a second) and "Server: ..." (M.server_name).
+local date_line_sec, date_line, server_line, server_line_name
+local function date_field()
+  local s = os.time()
+  if s ~= date_line_sec then date_line_sec, date_line = s, "Date: " .. http_date() end
+  return date_line
+end
+local function server_field()
+  if server_line_name ~= M.server_name then
+    server_line_name, server_line = M.server_name, "Server: " .. tostring(M.server_name)
+  end
+  return server_line
+end
+
 -- Decode a query component: "+" is a space, %XX a byte.
 local function decode_component(s)
   s = s:gsub("+", " ")
@@ -126,6 +152,15 @@ end
 local Client = {}
 Client.__index = Client
 
+-- A client on conn, served with options o and handler; peer: "host:port".
+-- deadline: when the current request's reading must be done; idle:
+-- seconds to wait for the next request (the first one has the whole
+-- timeout).
+function Client.new(conn, o, handler, peer)
+  return setmetatable({ conn = conn, opts = o, handler = handler, peer = peer,
+    deadline = 0, idle = o.timeout }, Client)
+end
+
 -- conn:receive(pattern) under the current deadline; on failure raises a
 -- refusal (408 on timeout) or "gone" (the client left: no reply).
 function Client:receive(pattern)
@@ -141,55 +176,38 @@ function Client:receive(pattern)
   error("gone", 0)
 end
 
--- Read one header line counted against the head's byte cap.
-function Client:head_line()
-  local line = self:receive("l")
-  self.used = self.used + #line + 2
-  if self.used > self.opts.maxheader then refuse(431, "the header section is too large") end
-  return line
-end
-
--- Parse the request line into req; refuses what is malformed.
-local function parse_request_line(req, line)
-  local method, target, major, minor = line:match("^(%S+) (%S+) HTTP/(%d)%.(%d)$")
-  if not method or not method:match(TOKEN) then refuse(400, "malformed request line") end
-  if major ~= "1" then refuse(505, "HTTP/" .. major .. "." .. minor .. " is not supported") end
+-- A new request for client `peer` from the parts of its request line
+-- (httphead.parse's), its fields all made at once; refuses what this
+-- server does not take.
+local function new_request(method, target, major, minor, target_ctl, peer)
+  if major ~= 1 then refuse(505, "HTTP/" .. major .. "." .. minor .. " is not supported") end
   if not KNOWN_METHODS[method] then refuse(501, "method " .. method .. " is not implemented") end
-  if target:find("[%c\127]") then refuse(400, "control characters in the target") end
-  req.method, req.target, req.version = method, target, "1." .. minor
+  if target_ctl then refuse(400, "control characters in the target") end
   local path = target
-  if target:match("^[Hh][Tt][Tt][Pp][Ss]?://") then  -- absolute-form
+  if target:byte(1) == SLASH then  -- origin-form, the common case
+    path = target
+  elseif target:match("^[Hh][Tt][Tt][Pp][Ss]?://") then  -- absolute-form
     path = target:match("^%a+://[^/?]*(.*)$")
     if path == "" or path:sub(1, 1) == "?" then path = "/" .. path end
-  elseif target ~= "*" and target:sub(1, 1) ~= "/" then
+  elseif target ~= "*" then
     refuse(400, "the target is not a path")
   end
-  req.path, req.query = path:match("^([^?]*)%??(.*)$")
-  req.decoded_path = req.path:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
-  req.params = M.parse_query(req.query)
+  local query, decoded = "", nil
+  local q = path:find("?", 1, true)
+  if q then path, query = path:sub(1, q - 1), path:sub(q + 1) end
+  if path:find("%", 1, true) then
+    decoded = path:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+  end
+  return { method = method, target = target, version = minor == 1 and "1.1" or "1." .. minor,
+    path = path, query = query, decoded_path = decoded or path,
+    params = query == "" and {} or M.parse_query(query), peer = peer, headers = nil, body = nil }
 end
 
--- Read header fields up to the empty line into headers table h, with each
--- value of the framing fields listed in `seen` (lower name -> values).
-function Client:read_fields(h, seen)
-  for _ = 1, 1000 do
-    local line = self:head_line()
-    if line == "" then return end
-    if line:find("^[ \t]") then refuse(400, "obsolete line folding") end
-    local name, value = line:match("^([^:]*):[ \t]*(.-)[ \t]*$")
-    if not name or not name:match(TOKEN) then refuse(400, "malformed header field") end
-    if value:find("[%z\1-\8\10-\31\127]") then refuse(400, "control characters in a header value") end
-    local low = name:lower()
-    if seen[low] then table.insert(seen[low], value) end
-    local old = h[name]
-    h[name] = old and (old .. ", " .. value) or value
-  end
-  refuse(431, "too many header fields")
-end
+local NONE = {}  -- no values (never written)
 
 -- How the body comes: "length", n or "chunked"; refuses every ambiguity.
 local function framing(req, seen)
-  local cls, tes = seen["content-length"], seen["transfer-encoding"]
+  local cls, tes = seen["content-length"] or NONE, seen["transfer-encoding"] or NONE
   if #tes > 0 and #cls > 0 then refuse(400, "both Content-Length and Transfer-Encoding") end
   if #tes > 0 then
     if req.version == "1.0" then refuse(400, "Transfer-Encoding in HTTP/1.0") end
@@ -224,58 +242,67 @@ function Client:read_chunked()
     parts[#parts + 1] = self:receive(n)
     if self:receive(2) ~= "\r\n" then refuse(400, "a chunk without its CRLF") end
   end
-  self.used = 0
-  self:read_fields(net.http.headers(), {})  -- trailers: read and dropped, capped as a head
+  self:read_trailers()
   return table.concat(parts)
 end
 
--- Send "100 Continue" when the client waits for it before its body.
-function Client:continue(req)
-  local expect = req.headers["expect"]
+-- Read the trailer fields after a chunked body up to the empty line,
+-- capped as a head, checked as header fields, and drop them.
+function Client:read_trailers()
+  local lines, used = {}, 0
+  repeat
+    local line = self:receive("l")
+    used = used + #line + 2
+    if used > self.opts.maxheader then refuse(431, "the trailer section is too large") end
+    lines[#lines + 1] = line
+  until line == "" or #lines > 1000
+  local ok, status, why = httphead.parse(table.concat(lines, "\r\n") .. "\r\n", "fields")
+  if not ok then refuse(status, why) end
+end
+
+-- Send "100 Continue" when the client waits for it before its body
+-- (expect: the Expect values, joined).
+function Client:continue(req, expect)
   if not expect then return end
   if expect:lower() ~= "100-continue" then refuse(417, "unknown expectation " .. expect) end
   if req.version == "1.1" then self.conn:send("HTTP/1.1 100 Continue\r\n\r\n") end
 end
 
--- Read one request; returns req, or nil when the client closed or idled
--- out before sending one. Raises refusals.
+-- Read one request; returns req and its Connection field's tokens (lower
+-- case, "" for none), or nil when the client closed, left or idled out
+-- before sending one. Raises refusals.
 function Client:read_request()
-  self.deadline = net.now() + self.idle
-  local line
-  for _ = 1, 4 do  -- a few empty lines before a request are tolerated
-    local ok, l = pcall(self.receive, self, "l")
-    if not ok then
-      if getmetatable(l) == Refusal and l.status ~= 408 then error(l, 0) end
-      return nil  -- closed, reset or idle
-    end
-    if l ~= "" then line = l break end
+  local head, deadline = httphead.read(self.conn, self.opts.maxheader, self.idle, self.opts.timeout)
+  if not head then
+    local why = deadline
+    if why == "empty" then refuse(400, "no request line") end
+    if why == "line" then refuse(431, "the request line is too long") end
+    if why == "large" then refuse(431, "the header section is too large") end
+    if why == "timeout" then refuse(408, "the request took too long") end
+    if why == "not a connection" then error("read_request: a connection expected", 0) end
+    return nil  -- closed, reset or idle: no reply
   end
-  if not line then refuse(400, "no request line") end
-  self.deadline = net.now() + self.opts.timeout
-  self.used = #line + 2
-  if self.used > self.opts.maxheader then refuse(431, "the request line is too long") end
-  local req = { peer = self.peer }
-  parse_request_line(req, line)
-  local h = net.http.headers()
-  local seen = { ["content-length"] = {}, ["transfer-encoding"] = {}, host = {} }
-  self:read_fields(h, seen)
-  req.headers = h
-  if req.version == "1.1" and #seen.host ~= 1 then refuse(400, "HTTP/1.1 needs exactly one Host") end
+  self.deadline = deadline
+  local method, target, major, minor, fields, seen, target_ctl = httphead.parse(head)
+  if not method then refuse(target, major) end   -- the status and the reason
+  local req = new_request(method, target, major, minor, target_ctl, self.peer)
+  req.headers = net.http.headers(fields)
+  if req.version == "1.1" and #(seen.host or NONE) ~= 1 then refuse(400, "HTTP/1.1 needs exactly one Host") end
   local mode, n = framing(req, seen)
   if mode == "length" and n > self.opts.maxbody then
     refuse(413, "the body is larger than " .. self.opts.maxbody .. " bytes")
   end
-  if mode == "chunked" or n > 0 then self:continue(req) end
+  if mode == "chunked" or n > 0 then self:continue(req, seen.expect and table.concat(seen.expect, ", ")) end
   if mode == "chunked" then req.body = self:read_chunked()
   else req.body = n > 0 and self:receive(n) or "" end
-  return req
+  return req, seen.connection and table.concat(seen.connection, ", "):lower() or ""
 end
 
 -- ---- replying ---------------------------------------------------------
 
--- True when the connection should stay open after answering req.
-local function keep_alive(req)
-  local tokens = (req.headers["connection"] or ""):lower()
+-- True when the connection should stay open after answering req, whose
+-- Connection field holds `tokens` (lower case).
+local function keep_alive(req, tokens)
   if req.version == "1.0" then return tokens:find("keep%-alive") ~= nil end
   return not tokens:find("close")
 end
@@ -286,18 +313,32 @@ function Client:send(s)
   if not self.conn:send(s) then error("gone", 0) end
 end
 
--- The head of a reply: status line and fields (given ones, then ours).
-local function head(status, fields, extra)
-  local out = { ("HTTP/1.1 %d %s"):format(status, REASONS[status] or "Unknown") }
-  for k, v in pairs(fields) do out[#out + 1] = k .. ": " .. v end
-  for _, kv in ipairs(extra) do out[#out + 1] = kv end
-  out[#out + 1] = "\r\n"
-  return table.concat(out, "\r\n")
+local status_lines = {}   -- status -> "HTTP/1.1 200 OK\r\n", made on first use
+
+-- The head of a reply: status line and field lines ("Name: value": the
+-- list `lines`, then the lines `framing` and `connection`, either may be
+-- nil). Takes `lines` over (appends to it).
+local function head(status, lines, framing, connection)
+  local n = #lines
+  if framing then n = n + 1; lines[n] = framing end
+  if connection then n = n + 1; lines[n] = connection end
+  local status_line = status_lines[status]
+  if not status_line then
+    status_line = "HTTP/1.1 " .. status .. " " .. (REASONS[status] or "Unknown") .. "\r\n"
+    status_lines[status] = status_line   -- at most 900 of them: statuses are 100-999
+  end
+  if n == 0 then return status_line .. "\r\n" end
+  return status_line .. table.concat(lines, "\r\n") .. "\r\n\r\n"
 end
 
--- Check what the handler returned; returns status, fields (a plain table
--- without the framing fields), and whether the handler asked to close
--- ("Connection: close"), or raises a description of the fault.
+-- Field names handlers returned that were found good: name -> lower case
+-- (the same names come back with every reply; at most MAX_KNOWN_NAMES).
+local field_names, known_names, MAX_KNOWN_NAMES = {}, 0, 256
+
+-- Check what the handler returned; returns status, the field lines (a
+-- list of "Name: value", without the framing fields; for head), and
+-- whether the handler asked to close ("Connection: close"), or raises a
+-- description of the fault.
 local function checked_reply(status, headers)
   if math.type(status) ~= "integer" or status < 100 or status > 999 then
     error("handler returned status " .. tostring(status) .. " (an integer 100-999 expected)", 0)
@@ -305,22 +346,29 @@ local function checked_reply(status, headers)
   if headers ~= nil and type(headers) ~= "table" then
     error("handler returned headers of type " .. type(headers) .. " (a table expected)", 0)
   end
-  local fields, has, close = {}, {}, false
-  for k, v in pairs(headers or {}) do
-    v = tostring(v)
-    if type(k) ~= "string" or not k:match(TOKEN) or v:find("[\r\n%z]") then
+  local lines, has_date, has_server, close = {}, false, false, false
+  for k, v in pairs(headers or NONE) do
+    if type(v) ~= "string" then v = tostring(v) end
+    local low = field_names[k]
+    if not low then
+      if type(k) ~= "string" or not is_token(k) then
+        error("handler returned a bad header field " .. string.format("%q", tostring(k)), 0)
+      end
+      low = k:lower()
+      if known_names < MAX_KNOWN_NAMES then field_names[k], known_names = low, known_names + 1 end
+    end
+    if v:find("[\r\n%z]") then
       error("handler returned a bad header field " .. string.format("%q", tostring(k)), 0)
     end
-    local low = k:lower()
     if low == "connection" and v:lower():find("close") then close = true end
     if low ~= "content-length" and low ~= "transfer-encoding" and low ~= "connection" then
-      fields[k] = v
-      has[low] = true
+      lines[#lines + 1] = k .. ": " .. v
+      if low == "date" then has_date = true elseif low == "server" then has_server = true end
     end
   end
-  if not has.date then fields.Date = http_date() end
-  if not has.server then fields.Server = M.server_name end
-  return status, fields, close
+  if not has_date then lines[#lines + 1] = date_field() end
+  if not has_server then lines[#lines + 1] = server_field() end
+  return status, lines, close
 end
 
 -- Send the reply (status, fields, body) to req; `keep` says whether the
@@ -328,13 +376,12 @@ end
 -- delimited by closing).
 function Client:reply(req, status, fields, body, keep)
   local bodiless = req.method == "HEAD" or status < 200 or status == 204 or status == 304
-  local extra = {}
+  local framing   -- Content-Length or Transfer-Encoding, when the status has a body
   local conn_field = keep and (req.version == "1.0" and "Connection: keep-alive") or (not keep and "Connection: close")
   if type(body) == "function" then
     if req.version == "1.0" and not bodiless then keep, conn_field = false, "Connection: close"
-    elseif status >= 200 and status ~= 204 and status ~= 304 then extra[1] = "Transfer-Encoding: chunked" end
-    if conn_field then extra[#extra + 1] = conn_field end
-    self:send(head(status, fields, extra))
+    elseif status >= 200 and status ~= 204 and status ~= 304 then framing = "Transfer-Encoding: chunked" end
+    self:send(head(status, fields, framing, conn_field))
     if bodiless then return keep end
     local chunked = req.version == "1.1"
     while true do
@@ -348,10 +395,9 @@ function Client:reply(req, status, fields, body, keep)
   elseif io.type(body) == "file" then
     local size = body:seek("end")
     body:seek("set")
-    if status >= 200 and status ~= 204 and status ~= 304 then extra[1] = "Content-Length: " .. (size or 0) end
-    if conn_field then extra[#extra + 1] = conn_field end
+    if status >= 200 and status ~= 204 and status ~= 304 then framing = "Content-Length: " .. (size or 0) end
     local ok, err = pcall(function()
-      self:send(head(status, fields, extra))
+      self:send(head(status, fields, framing, conn_field))
       if bodiless then return end
       while true do
         local s = body:read(FILE_CHUNK)
@@ -367,9 +413,8 @@ function Client:reply(req, status, fields, body, keep)
   if type(body) ~= "string" then
     error("handler returned a body of type " .. type(body) .. " (string, function or file expected)", 0)
   end
-  if status >= 200 and status ~= 204 and status ~= 304 then extra[1] = "Content-Length: " .. #body end
-  if conn_field then extra[#extra + 1] = conn_field end
-  self:send(head(status, fields, extra) .. (bodiless and "" or body))
+  if status >= 200 and status ~= 204 and status ~= 304 then framing = "Content-Length: " .. #body end
+  self:send(head(status, fields, framing, conn_field) .. (bodiless and "" or body))
   return keep
 end
 
@@ -379,8 +424,8 @@ end
 function Client:refused(r)
   local body = r.status .. " " .. (REASONS[r.status] or "") .. ": " .. r.why .. "\n"
   local ok = pcall(self.send, self, head(r.status,
-    { Date = http_date(), Server = M.server_name, ["Content-Type"] = "text/plain" },
-    { "Content-Length: " .. #body, "Connection: close" }) .. body)
+    { date_field(), server_field(), "Content-Type: text/plain" },
+    "Content-Length: " .. #body, "Connection: close") .. body)
   if not ok or r.status == 408 then return end
   self.conn:shutdown("send")
   local stop, got = net.now() + LINGER, 0
@@ -395,18 +440,22 @@ function Client:refused(r)
   end
 end
 
+-- The message handler of the handler's call: its error with the traceback.
+local function handler_error(m)
+  return { traceback = debug.traceback(tostring(m), 2) }
+end
+
 -- Run the handler on req; returns status, fields, body, close, or the 500 reply
 -- (and reports the error on stderr unless quiet).
 function Client:call(req)
   local tb
-  local ok, status, headers, body = xpcall(self.handler, function(m)
-    tb = debug.traceback(tostring(m), 2)
-    return m
-  end, req)
+  local ok, status, headers, body = xpcall(self.handler, handler_error, req)
   local fields, close
   if ok then
     ok, status, fields, close = pcall(checked_reply, status, headers)
     if not ok then tb = status end
+  else
+    tb = type(status) == "table" and status.traceback or tostring(status)
   end
   if ok then return status, fields, body, close end
   if not self.opts.quiet then
@@ -421,9 +470,8 @@ end
 -- Serve every request of one connection (net.serve's handler).
 function Client:serve()
   local keep = true
-  self.idle = self.opts.timeout  -- the first request has the whole timeout
   while keep do
-    local ok, req = pcall(self.read_request, self)
+    local ok, req, tokens = pcall(self.read_request, self)
     if not ok then
       if getmetatable(req) == Refusal then self:refused(req) end
       return
@@ -431,7 +479,7 @@ function Client:serve()
     if not req then return end
     local status, fields, body, close = self:call(req)
     local sent
-    sent, keep = pcall(self.reply, self, req, status, fields, body, keep_alive(req) and not close)
+    sent, keep = pcall(self.reply, self, req, status, fields, body, keep_alive(req, tokens) and not close)
     if not sent then
       if keep ~= "gone" and not self.opts.quiet then
         io.stderr:write(("netlua: net.http.serve reply failed (%s %s from %s): %s\n"):format(
@@ -461,10 +509,9 @@ end
 -- open connection as the server reads it (opts as serve's); the request
 -- parser without a socket (src/fuzz/http_request.lua drives it).
 function M.read_request(conn, opts)
-  local c = setmetatable({ conn = conn, opts = options(function() end, opts), peer = "client" }, Client)
-  c.idle = c.opts.timeout
+  local c = Client.new(conn, options(function() end, opts), nil, "client")
   local ok, req = pcall(c.read_request, c)
-  if ok then return req end
+  if ok then return req end   -- (not the Connection tokens)
   if getmetatable(req) == Refusal then return nil, req.status, req.why end
   if req == "gone" then return nil end
   error(req, 0)
@@ -474,9 +521,7 @@ end
 function M.serve(host, port, handler, opts)
   local o = options(handler, opts)
   local srv, err = serve(host, port, function(conn)
-    local c = setmetatable({ conn = conn, opts = o, handler = handler,
-      peer = serve.hostport(conn:getpeername()) }, Client)
-    c:serve()
+    Client.new(conn, o, handler, serve.hostport(conn:getpeername())):serve()
   end, { backlog = o.backlog, family = o.family, max = o.max, linelimit = o.maxheader + 2,
     tls = o.tls, handshake = o.handshake })
   -- at the prompt a failure says so by itself (netaux.h, "net.notice";

@@ -52,6 +52,10 @@ local KNOWN = { backlog = true, family = true, linelimit = true, timeout = true,
 local Server = {}
 Server.__index = Server
 
+-- Clients one task serves in a row when more are waiting (internal; the
+-- specs make it small to see the hand-over often).
+M.reuse = 64
+
 -- Give task t a description for net.tasks().
 function M.describe(t, what)
   t:describe(what)
@@ -72,17 +76,29 @@ local function report(srv, peer, msg)
   io.stderr:flush()
 end
 
+-- A handler's error as a message with its traceback (for xpcall).
+local function traceback(m)
+  if type(m) ~= "string" then
+    local mt = getmetatable(m)
+    m = mt and mt.__tostring and tostring(m) or ("(error object is a " .. type(m) .. " value)")
+  end
+  return debug.traceback(m, 2)
+end
+
+-- Lets a client go (to-be-closed in serve_client): forgets its connection
+-- and uncounts it.
+local Leave = { __close = function(self)
+  self.srv.conns[self.c] = nil
+  self.srv.nclients = self.srv.nclients - 1
+end }
+
 -- One client: run the handler, then close the connection whatever happened.
 -- The connection and the count are let go in to-be-closed variables, so a
 -- task:cancel() (coroutine.close semantics) closes and uncounts them too.
 -- With TLS the handshake comes first, within srv.handshake seconds.
 local function serve_client(srv, c)
   local conn <close> = c
-  local _ <close> = setmetatable({}, { __close = function()
-    srv.conns[c] = nil
-    srv.nclients = srv.nclients - 1
-  end })
-  local peer = hostport(c:getpeername())
+  local _ <close> = setmetatable({ srv = srv, c = c }, Leave)
   srv.conns[c] = true
   if srv.tls then
     local ok = srv.sock:handshake(c, srv.handshake)
@@ -92,17 +108,28 @@ local function serve_client(srv, c)
     end
   end
   if srv.timeout then c:settimeout(srv.timeout) end
-  local ok, err = xpcall(srv.handler, function(m)
-    if type(m) ~= "string" then
-      local mt = getmetatable(m)
-      m = mt and mt.__tostring and tostring(m) or ("(error object is a " .. type(m) .. " value)")
-    end
-    return debug.traceback(m, 2)
-  end, c)
-  if not ok and not srv.closed then report(srv, peer, err) end
+  local ok, err = xpcall(srv.handler, traceback, c)
+  if not ok and not srv.closed then report(srv, hostport(c:getpeername()), err) end
 end
 
--- The accepting task: a task per client, at most srv.max at once.
+-- A client's task: serves client c, then, while more clients wait in the
+-- listen backlog (an accept that need not wait), the next ones, at most
+-- M.reuse in all: a busy server makes a task per M.reuse clients, not per
+-- client. holder.c: the client being served (for the description).
+local function client_task(srv, c, holder)
+  local reuse = M.reuse
+  for i = 1, reuse do
+    holder.c = c
+    serve_client(srv, c)
+    if i == reuse or srv.closed or srv.nclients >= srv.max then return end
+    c = srv.sock:accept(0, not srv.tls)
+    if not c then return end
+    if srv.closed then c:close() return end
+    srv.nclients = srv.nclients + 1
+  end
+end
+
+-- The accepting task: clients' tasks, at most srv.max clients at once.
 local function accept_loop(srv)
   local sock = srv.sock
   while not srv.closed do
@@ -113,8 +140,11 @@ local function accept_loop(srv)
       if c then
         if srv.closed then c:close(); break end
         srv.nclients = srv.nclients + 1
-        local t = net.spawn(serve_client, srv, c)
-        M.describe(t, "net.serve client " .. hostport(c:getpeername()) .. " of " .. srv.name)
+        local holder = { c = c }
+        local t = net.spawn(client_task, srv, c, holder)
+        M.describe(t, function()  -- asked for by net.tasks() only: made then
+          return "net.serve client " .. hostport(holder.c:getpeername()) .. " of " .. srv.name
+        end)
       elseif err == "closed" or srv.closed then
         break
       else

@@ -1,0 +1,15 @@
+/*
+ * httphead.h: an HTTP request head read from a connection and split in C
+ * (httphead.c), for the HTTP server written in Lua (lua/net/httpserve.lua).
+ * Not a part of net: package.loaded["net.httphead"].
+ */
+#ifndef NETLUA_HTTPHEAD_H
+#define NETLUA_HTTPHEAD_H
+
+#include <lua.h>
+
+/* Register package.loaded["net.httphead"] = {read = ..., parse = ...}
+   (the connection type must be open already). */
+void httphead_open(lua_State *L);
+
+#endif
