@@ -126,7 +126,11 @@ local function main(args)
   end
   io.stdout:write("Connected to ", host, ".\n")
   if tls then io.stdout:write(tlssummary(c)) end
-  io.stdout:write("Escape character is '^]'.\n")
+  -- conn:interact says it itself at a terminal (on stderr); piped, we do
+  local isatty = debug.getregistry()["netlua.isatty"]
+  if not (type(isatty) == "function" and isatty(io.stdin)) then
+    io.stdout:write("Escape character is '^]'.\n")
+  end
   io.stdout:flush()
   local _, why = c:interact()
   c:close()
