@@ -123,7 +123,9 @@ end
 -- (through the loop, at most `seconds`) for it and gives its exit status and output.
 function M.background(cmd, seconds)
   local out = os.tmpname()
-  os.execute("((" .. cmd .. ") >" .. out .. " 2>&1; echo $? >" .. out .. ".rc) </dev/null >/dev/null 2>&1 &")
+  -- the status file is renamed into place once written: never read half-written
+  os.execute("((" .. cmd .. ") >" .. out .. " 2>&1; echo $? >" .. out .. ".rc.t; mv " .. out .. ".rc.t " ..
+    out .. ".rc) </dev/null >/dev/null 2>&1 &")
   return function()
     local limit = net.now() + (seconds or 10)
     local f

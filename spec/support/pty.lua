@@ -110,7 +110,8 @@ function M.start(steps, opts)
   f:write(script(steps, opts, home))
   f:close()
   os.execute("(timeout 60 expect -f " .. common.q(file) .. " >" .. common.q(out) .. " 2>" .. common.q(err) ..
-    " </dev/null; echo $? >" .. common.q(done) .. ") >/dev/null 2>&1 &")
+    " </dev/null; echo $? >" .. common.q(done .. ".t") .. "; mv " .. common.q(done .. ".t") .. " " ..
+    common.q(done) .. ") >/dev/null 2>&1 &")  -- renamed when written: never read half-written
   local h = {}
   function h.wait()
     local code
