@@ -9,7 +9,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <math.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -401,39 +400,6 @@ static int conn_send(lua_State *L) {
 
 /* ---- receive --------------------------------------------------------- */
 
-enum { PAT_LINE, PAT_LINE_EOL, PAT_ALL, PAT_COUNT };
-
-/* The receive pattern at arg: its kind, and the count for PAT_COUNT. */
-static int checkpattern(lua_State *L, int arg, size_t *count) {
-  if (lua_gettop(L) < arg) return PAT_LINE;  /* the common c:receive() */
-  if (lua_type(L, arg) == LUA_TNUMBER) {
-    lua_Integer n;
-    if (!lua_isinteger(L, arg)) {
-      lua_Number f = lua_tonumber(L, arg);
-      luaL_argcheck(L, f == floor(f), arg, "byte count must be an integer");
-      luaL_argcheck(L, f >= 0, arg, "byte count must be >= 0");
-      luaL_argcheck(L, f < -(lua_Number)LUA_MININTEGER, arg,
-                    "byte count too large (at most math.maxinteger)");
-      n = (lua_Integer)f;
-    } else {
-      n = lua_tointeger(L, arg);
-      luaL_argcheck(L, n >= 0, arg, "byte count must be >= 0");
-    }
-    *count = (size_t)n;
-    return PAT_COUNT;
-  }
-  if (lua_isnoneornil(L, arg)) return PAT_LINE;
-  {
-    const char *p = luaL_checkstring(L, arg);
-    if (*p == '*') p++;
-    if (!strcmp(p, "l")) return PAT_LINE;
-    if (!strcmp(p, "L")) return PAT_LINE_EOL;
-    if (!strcmp(p, "a")) return PAT_ALL;
-    return luaL_argerror(L, arg, lua_pushfstring(L, "invalid pattern '%s' (\"l\", \"L\", \"a\" or a byte count)",
-                                                 lua_tostring(L, arg)));
-  }
-}
-
 /* Push what the buffer can give for the pattern now and consume it:
    1 done (result pushed), 0 more data needed, -1 line too long. */
 static int take(lua_State *L, conn *c, int kind, size_t count) {
@@ -441,18 +407,18 @@ static int take(lua_State *L, conn *c, int kind, size_t count) {
   size_t len, eol;
   int r;
   switch (kind) {
-    case PAT_COUNT:
+    case ARGS_PAT_COUNT:
       if (buffer_len(b) < count) return 0;
       lua_pushlstring(L, buffer_data(b), count);
       buffer_consume(b, count);
       return 1;
-    case PAT_ALL:
+    case ARGS_PAT_ALL:
       return 0;
     default:
       r = buffer_line(b, &len, &eol);
       if (r == BUFFER_MORE) return 0;
       if (r == BUFFER_LONG) return -1;
-      lua_pushlstring(L, buffer_data(b), kind == PAT_LINE ? len - eol : len);
+      lua_pushlstring(L, buffer_data(b), kind == ARGS_PAT_LINE ? len - eol : len);
       buffer_consume(b, len);
       return 1;
   }
@@ -492,8 +458,8 @@ static int recv_fail(lua_State *L, conn *c, const char *msg, size_t maxpartial, 
    beyond what came), never by the count asked for up front. */
 static size_t want(conn *c, int kind, size_t count) {
   size_t have = buffer_len(&c->buf);
-  if (kind == PAT_COUNT) return count - have < ALLCHUNK ? count : have + ALLCHUNK;
-  if (kind == PAT_ALL) return have + ALLCHUNK;
+  if (kind == ARGS_PAT_COUNT) return count - have < ALLCHUNK ? count : have + ALLCHUNK;
+  if (kind == ARGS_PAT_ALL) return have + ALLCHUNK;
   return have + 1;
 }
 
@@ -512,9 +478,9 @@ static ssize_t fill(conn *c, size_t want) {
 /* Push and return what a receive of `kind` waited for, for the
    transcript's timeout line. */
 static const char *waiting(lua_State *L, int kind, size_t count) {
-  if (kind == PAT_COUNT) return lua_pushfstring(L, "timeout waiting for %I bytes", (lua_Integer)count);
-  return lua_pushstring(L, kind == PAT_ALL ? "timeout waiting for the end of the stream"
-                                           : "timeout waiting for a line");
+  if (kind == ARGS_PAT_COUNT) return lua_pushfstring(L, "timeout waiting for %I bytes", (lua_Integer)count);
+  return lua_pushstring(L, kind == ARGS_PAT_ALL ? "timeout waiting for the end of the stream"
+                                                : "timeout waiting for a line");
 }
 
 /* receive continuation. Stack: conn, pattern, deadline. ctx 1: lines(). */
@@ -522,7 +488,7 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
   conn *c = lua_touserdata(L, 1);
   double deadline = lua_tonumber(L, 3);
   size_t count = 0;
-  int kind = checkpattern(L, 2, &count);
+  int kind = args_checkpattern(L, 2, &count);
   (void)status;
   for (;;) {
     ssize_t n;
@@ -542,7 +508,7 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
     n = fill(c, want(c, kind, count));
     if (n > 0) continue;
     if (n == 0) {
-      if (kind != PAT_ALL) return recv_fail(L, c, "closed", (size_t)-1, ctx, "peerclosed", NULL);
+      if (kind != ARGS_PAT_ALL) return recv_fail(L, c, "closed", (size_t)-1, ctx, "peerclosed", NULL);
       lua_pushlstring(L, buffer_len(&c->buf) ? buffer_data(&c->buf) : "", buffer_len(&c->buf));
       buffer_consume(&c->buf, buffer_len(&c->buf));
       if (lua_rawlen(L, -1)) trace_received(L, c);
@@ -567,8 +533,8 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
 static int conn_receive(lua_State *L) {
   conn *c = checkconn(L, 1);
   size_t count = 0;
-  int kind = checkpattern(L, 2, &count);
-  if (c->io.fd >= 0 && kind != PAT_ALL && take(L, c, kind, count) > 0) {  /* fast path */
+  int kind = args_checkpattern(L, 2, &count);
+  if (c->io.fd >= 0 && kind != ARGS_PAT_ALL && take(L, c, kind, count) > 0) {  /* fast path */
     trace_received(L, c);
     return 1;
   }
