@@ -132,23 +132,30 @@ static const char *pushaddrs(lua_State *L, conn *c, const char *sep) {
                          sock_format(&c->peer, b, sizeof b));
 }
 
-/* Call the trace handler (user value 2) with what happened. A connection
-   traced from birth that connect did not announce (an accepted one) says
+/* Call the trace handler (user value 2) of the connection at idx (an
+   absolute index) with what happened and the value at the top, popped:
+   the data (passed as it is, never copied) or nil. A connection traced
+   from birth that connect did not announce (an accepted one) says
    "accepted" first. */
-static void trace(lua_State *L, int idx, conn *c, const char *what, const char *data, size_t len) {
-  if (!c->tracing) return;
-  idx = lua_absindex(L, idx);
+static void trace_top(lua_State *L, int idx, conn *c, const char *what) {
   if (c->announce && c->peer.len) {
     c->announce = 0;
     pushaddrs(L, c, " <- ");
-    trace(L, idx, c, "accepted", lua_tostring(L, -1), lua_rawlen(L, -1));
-    lua_pop(L, 1);
+    trace_top(L, idx, c, "accepted");
   }
-  if (lua_getiuservalue(L, idx, 2) != LUA_TFUNCTION) { lua_pop(L, 1); return; }
+  if (lua_getiuservalue(L, idx, 2) != LUA_TFUNCTION) { lua_pop(L, 2); return; }
   lua_pushstring(L, what);
-  if (data) lua_pushlstring(L, data, len); else lua_pushnil(L);
+  lua_rotate(L, -3, -1);  /* handler, what, data */
   lua_pushvalue(L, idx);
   lua_call(L, 3, 0);
+}
+
+/* Trace what happened, with len bytes of data (NULL: none), if traced. */
+static void trace(lua_State *L, int idx, conn *c, const char *what, const char *data, size_t len) {
+  if (!c->tracing) return;
+  idx = lua_absindex(L, idx);
+  if (data) lua_pushlstring(L, data, len); else lua_pushnil(L);
+  trace_top(L, idx, c, what);
 }
 
 void conn_trace(lua_State *L, int idx, const char *what, const char *data, size_t len) {
@@ -177,9 +184,12 @@ static void trace_errno(lua_State *L, conn *c, int e) {
   else if (e == EPIPE) trace_peerclosed(L, c);
 }
 
-/* Trace what receive is about to return (the string at the top). */
+/* Trace what receive is about to return (the string at the top, not a
+   copy of it: a partial line can be as long as the line limit). */
 static void trace_received(lua_State *L, conn *c) {
-  if (c->tracing) trace(L, 1, c, "receive", lua_tostring(L, -1), lua_rawlen(L, -1));
+  if (!c->tracing) return;
+  lua_pushvalue(L, -1);
+  trace_top(L, 1, c, "receive");
 }
 
 
@@ -424,32 +434,31 @@ static int take(lua_State *L, conn *c, int kind, size_t count) {
   }
 }
 
-/* Push nil, msg, partial (all that is buffered, consumed); returns 3. For
-   lines() (ctx 1): end of stream gives the partial line or nothing, and
-   other errors are raised. The transcript shows the partial data, then
-   event `ev` (NULL: none) with `evdata`. */
+/* Push nil, msg, partial (at most maxpartial bytes of what is buffered,
+   consumed); returns 3. For lines() (ctx 1): end of stream gives the
+   partial line or nothing, and other errors are raised, the data left
+   buffered. The transcript shows the partial (the string returned: one
+   copy of the buffer, however long the line), then event `ev` (NULL:
+   none) with `evdata`. */
 static int recv_fail(lua_State *L, conn *c, const char *msg, size_t maxpartial, lua_KContext ctx,
                      const char *ev, const char *evdata) {
   size_t n = buffer_len(&c->buf);
+  int keep = ctx == 1 && strcmp(msg, "closed") != 0;
   if (n > maxpartial) n = maxpartial;
+  if (!keep || (c->tracing && n)) lua_pushlstring(L, n ? buffer_data(&c->buf) : "", n);
+  if (!keep) buffer_consume(&c->buf, n);
   if (c->tracing) {
-    if (n) trace(L, 1, c, "receive", buffer_data(&c->buf), n);
+    if (n) trace_received(L, c);
     if (ev && !strcmp(ev, "peerclosed")) trace_peerclosed(L, c);
     else if (ev) trace(L, 1, c, ev, evdata, evdata ? strlen(evdata) : 0);
   }
   if (ev && !strcmp(ev, "peerclosed")) c->peerclosed = 1;  /* tostring says so */
-  if (ctx == 1 && !strcmp(msg, "closed")) {
-    if (n == 0) return 0;
-    lua_pushlstring(L, buffer_data(&c->buf), n);
-    buffer_consume(&c->buf, n);
-    return 1;
-  }
-  if (ctx == 1) return luaL_error(L, "%s", msg);
+  if (keep) return luaL_error(L, "%s", msg);
+  if (ctx == 1) return n ? 1 : 0;
   lua_pushnil(L);
   lua_pushstring(L, msg);
   net_notice(L, msg);
-  lua_pushlstring(L, n ? buffer_data(&c->buf) : "", n);
-  buffer_consume(&c->buf, n);
+  lua_rotate(L, -3, -1);  /* nil, msg, partial */
   return 3;
 }
 
@@ -504,7 +513,11 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
       trace_received(L, c);
       return 1;
     }
-    if (r < 0) return recv_fail(L, c, "line too long", c->buf.linemax, ctx, NULL, NULL);
+    if (r < 0) {  /* the partial is the first linemax bytes; the rest stays buffered */
+      r = recv_fail(L, c, "line too long", c->buf.linemax, ctx, NULL, NULL);
+      buffer_trim(&c->buf);  /* the block the line grew goes back */
+      return r;
+    }
     n = fill(c, want(c, kind, count));
     if (n > 0) continue;
     if (n == 0) {
