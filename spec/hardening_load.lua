@@ -98,8 +98,8 @@ describe("load and hostile peers", function()
     assert.equal("line_too_long", r.err)
     assert.equal(SIZES.cap, r.partial)
     assert.is_true(sent < SIZES.cap + 64 * MiB, "the receiver read on past the cap")
-    -- twice the cap (the buffer and the partial), and the allocator's pages
-    -- (spec/support/peak.lua, LINE_SLACK)
+    -- twice the cap (the buffer and the partial), and granularity
+    -- (LINE_SLACK, spec/support/peak.lua)
     assert.is_true(grew <= 2 * SIZES.cap + peak.LINE_SLACK, string.format(
       "peak grew %d bytes, %d over twice the cap (%d MiB)", grew, grew - 2 * SIZES.cap, SIZES.cap // MiB))
   end)

@@ -189,8 +189,8 @@ describe("regressions (issue #12)", function()
       local e, n, grown = out:match("^nil\t(.-)\t(%d+)\t(%d+)")
       assert.are.equal("line too long", e)
       assert.are.equal(cap, tonumber(n))
-      -- twice the limit: the receive buffer and the partial; and the
-      -- allocator's pages (LINE_SLACK, spec/support/peak.lua)
+      -- twice the limit: the receive buffer and the partial; and
+      -- granularity (LINE_SLACK, spec/support/peak.lua)
       assert.is_true(tonumber(grown) <= 2 * cap + peak.LINE_SLACK,
         string.format("grew %s bytes: %.4f x the limit", grown, grown / cap))
     end)
