@@ -110,9 +110,9 @@ clean:
 # ---- hardening checks (issue #12): see doc/HACKING.md, "Hardening checks" ----
 # build-failalloc/: ASan+UBSan, with the counting, failing allocator
 # (src/failalloc.c): Lua's allocator, netlua's own malloc/calloc/realloc/strdup
-# (wrapped at link time) and c-ares' allocations.
+# and mmap/mremap (wrapped at link time) and c-ares' allocations.
 FAILALLOC_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
-  -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
+  -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=mmap,--wrap=mremap
 HARDENING_SPECS ?= spec/hardening_fds.lua spec/hardening_dns.lua spec/hardening_load.lua \
   spec/hardening_failalloc.lua
 .PHONY: failalloc check-hardening check-hardening-short

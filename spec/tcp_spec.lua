@@ -217,6 +217,36 @@ describe("tcp", function()
       s:close()
     end)
 
+    it("keeps the rest of a line too long: the next receive goes on after the partial", function()
+      -- a line of 2.5 limits whose bytes show their offset, then two lines,
+      -- sent in pieces that do not fall on the limit
+      local t = {}
+      for i = 1, 2500 do t[i] = string.char(65 + (i * 7 + i // 26) % 26) end
+      local long = table.concat(t)
+      local data = long .. "\r\nnext\r\nlast\n"
+      local s, port = serve(function(c)
+        for i = 1, #data, 333 do c:send(data:sub(i, i + 332)); net.sleep(0.001) end
+      end)
+      for _, way in ipairs({ "receive", "lines" }) do
+        local c <close> = assert(net.connect("127.0.0.1", port, { timeout = 5, linelimit = 1000 }))
+        if way == "lines" then
+          -- lines() raises and takes nothing: receive then returns the partial
+          local ok, err = pcall(function() for _ in c:lines() do end end)
+          assert.is_false(ok)
+          assert.matches("line too long", err)
+        end
+        assert.are.same({ nil, "line too long", long:sub(1, 1000) }, { c:receive() })
+        assert.are.same({ nil, "line too long", long:sub(1001, 2000) }, { c:receive() })
+        assert.are.equal(long:sub(2001), c:receive())
+        assert.are.equal("next", c:receive())
+        local rest = {}
+        for l in c:lines() do rest[#rest + 1] = l end
+        assert.are.same({ "last" }, rest)
+        assert.matches("open", tostring(c))
+      end
+      s:close()
+    end)
+
     it("reports refused ports with host, port and address", function()
       local port = closed_port()
       assert.are.same({ nil, "connect 127.0.0.1:" .. port .. " (127.0.0.1): connection refused" },

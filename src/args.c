@@ -1,7 +1,8 @@
 /*
- * args.c: argument checks (host, port, timeout, family, numeric options),
- * labels and address results, and address lookup (literals, "localhost", names through net.resolve)
- * for every part that takes an address. See args.h.
+ * args.c: argument checks (host, port, timeout, family, numeric options,
+ * receive patterns), labels and address results, and address lookup
+ * (literals, "localhost", names through net.resolve) for every part that
+ * takes an address. See args.h.
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -225,4 +226,34 @@ void args_optrange(lua_State *L, int arg, size_t len, lua_Integer *i, lua_Intege
   if (*i < 1) *i = 1;
   if (*j > (lua_Integer)len) *j = (lua_Integer)len;
   if (*j < *i - 1) *j = *i - 1;  /* an empty range: it ends at i - 1 */
+}
+
+int args_checkpattern(lua_State *L, int arg, size_t *count) {
+  if (lua_gettop(L) < arg) return ARGS_PAT_LINE;  /* the common c:receive() */
+  if (lua_type(L, arg) == LUA_TNUMBER) {
+    lua_Integer n;
+    if (!lua_isinteger(L, arg)) {
+      lua_Number f = lua_tonumber(L, arg);
+      luaL_argcheck(L, f == floor(f), arg, "byte count must be an integer");
+      luaL_argcheck(L, f >= 0, arg, "byte count must be >= 0");
+      luaL_argcheck(L, f < -(lua_Number)LUA_MININTEGER, arg,
+                    "byte count too large (at most math.maxinteger)");
+      n = (lua_Integer)f;
+    } else {
+      n = lua_tointeger(L, arg);
+      luaL_argcheck(L, n >= 0, arg, "byte count must be >= 0");
+    }
+    *count = (size_t)n;
+    return ARGS_PAT_COUNT;
+  }
+  if (lua_isnoneornil(L, arg)) return ARGS_PAT_LINE;
+  {
+    const char *p = luaL_checkstring(L, arg);
+    if (*p == '*') p++;
+    if (!strcmp(p, "l")) return ARGS_PAT_LINE;
+    if (!strcmp(p, "L")) return ARGS_PAT_LINE_EOL;
+    if (!strcmp(p, "a")) return ARGS_PAT_ALL;
+    return luaL_argerror(L, arg, lua_pushfstring(L, "invalid pattern '%s' (\"l\", \"L\", \"a\" or a byte count)",
+                                                 lua_tostring(L, arg)));
+  }
 }

@@ -27,6 +27,14 @@ int args_checkdestport(lua_State *L, int arg);
    as string.sub takes them, into 1 <= *i and *i - 1 <= *j <= len. */
 void args_optrange(lua_State *L, int arg, size_t len, lua_Integer *i, lua_Integer *j);
 
+/* Receive patterns, as args_checkpattern gives them. */
+enum { ARGS_PAT_LINE, ARGS_PAT_LINE_EOL, ARGS_PAT_ALL, ARGS_PAT_COUNT };
+
+/* The receive pattern at arg (conn:receive): absent, nil, "l" or "*l" a
+   line, "L" a line with its EOL, "a" all until the end, or a byte count
+   (an integer >= 0, into *count); else an argument error. */
+int args_checkpattern(lua_State *L, int arg, size_t *count);
+
 /* A host argument: a string without NUL bytes; else a Lua error. */
 const char *args_checkhost(lua_State *L, int arg);
 

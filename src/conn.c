@@ -9,7 +9,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <math.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -133,23 +132,30 @@ static const char *pushaddrs(lua_State *L, conn *c, const char *sep) {
                          sock_format(&c->peer, b, sizeof b));
 }
 
-/* Call the trace handler (user value 2) with what happened. A connection
-   traced from birth that connect did not announce (an accepted one) says
+/* Call the trace handler (user value 2) of the connection at idx (an
+   absolute index) with what happened and the value at the top, popped:
+   the data (passed as it is, never copied) or nil. A connection traced
+   from birth that connect did not announce (an accepted one) says
    "accepted" first. */
-static void trace(lua_State *L, int idx, conn *c, const char *what, const char *data, size_t len) {
-  if (!c->tracing) return;
-  idx = lua_absindex(L, idx);
+static void trace_top(lua_State *L, int idx, conn *c, const char *what) {
   if (c->announce && c->peer.len) {
     c->announce = 0;
     pushaddrs(L, c, " <- ");
-    trace(L, idx, c, "accepted", lua_tostring(L, -1), lua_rawlen(L, -1));
-    lua_pop(L, 1);
+    trace_top(L, idx, c, "accepted");
   }
-  if (lua_getiuservalue(L, idx, 2) != LUA_TFUNCTION) { lua_pop(L, 1); return; }
+  if (lua_getiuservalue(L, idx, 2) != LUA_TFUNCTION) { lua_pop(L, 2); return; }
   lua_pushstring(L, what);
-  if (data) lua_pushlstring(L, data, len); else lua_pushnil(L);
+  lua_rotate(L, -3, -1);  /* handler, what, data */
   lua_pushvalue(L, idx);
   lua_call(L, 3, 0);
+}
+
+/* Trace what happened, with len bytes of data (NULL: none), if traced. */
+static void trace(lua_State *L, int idx, conn *c, const char *what, const char *data, size_t len) {
+  if (!c->tracing) return;
+  idx = lua_absindex(L, idx);
+  if (data) lua_pushlstring(L, data, len); else lua_pushnil(L);
+  trace_top(L, idx, c, what);
 }
 
 void conn_trace(lua_State *L, int idx, const char *what, const char *data, size_t len) {
@@ -178,9 +184,12 @@ static void trace_errno(lua_State *L, conn *c, int e) {
   else if (e == EPIPE) trace_peerclosed(L, c);
 }
 
-/* Trace what receive is about to return (the string at the top). */
+/* Trace what receive is about to return (the string at the top, not a
+   copy of it: a partial line can be as long as the line limit). */
 static void trace_received(lua_State *L, conn *c) {
-  if (c->tracing) trace(L, 1, c, "receive", lua_tostring(L, -1), lua_rawlen(L, -1));
+  if (!c->tracing) return;
+  lua_pushvalue(L, -1);
+  trace_top(L, 1, c, "receive");
 }
 
 
@@ -401,39 +410,6 @@ static int conn_send(lua_State *L) {
 
 /* ---- receive --------------------------------------------------------- */
 
-enum { PAT_LINE, PAT_LINE_EOL, PAT_ALL, PAT_COUNT };
-
-/* The receive pattern at arg: its kind, and the count for PAT_COUNT. */
-static int checkpattern(lua_State *L, int arg, size_t *count) {
-  if (lua_gettop(L) < arg) return PAT_LINE;  /* the common c:receive() */
-  if (lua_type(L, arg) == LUA_TNUMBER) {
-    lua_Integer n;
-    if (!lua_isinteger(L, arg)) {
-      lua_Number f = lua_tonumber(L, arg);
-      luaL_argcheck(L, f == floor(f), arg, "byte count must be an integer");
-      luaL_argcheck(L, f >= 0, arg, "byte count must be >= 0");
-      luaL_argcheck(L, f < -(lua_Number)LUA_MININTEGER, arg,
-                    "byte count too large (at most math.maxinteger)");
-      n = (lua_Integer)f;
-    } else {
-      n = lua_tointeger(L, arg);
-      luaL_argcheck(L, n >= 0, arg, "byte count must be >= 0");
-    }
-    *count = (size_t)n;
-    return PAT_COUNT;
-  }
-  if (lua_isnoneornil(L, arg)) return PAT_LINE;
-  {
-    const char *p = luaL_checkstring(L, arg);
-    if (*p == '*') p++;
-    if (!strcmp(p, "l")) return PAT_LINE;
-    if (!strcmp(p, "L")) return PAT_LINE_EOL;
-    if (!strcmp(p, "a")) return PAT_ALL;
-    return luaL_argerror(L, arg, lua_pushfstring(L, "invalid pattern '%s' (\"l\", \"L\", \"a\" or a byte count)",
-                                                 lua_tostring(L, arg)));
-  }
-}
-
 /* Push what the buffer can give for the pattern now and consume it:
    1 done (result pushed), 0 more data needed, -1 line too long. */
 static int take(lua_State *L, conn *c, int kind, size_t count) {
@@ -441,49 +417,48 @@ static int take(lua_State *L, conn *c, int kind, size_t count) {
   size_t len, eol;
   int r;
   switch (kind) {
-    case PAT_COUNT:
+    case ARGS_PAT_COUNT:
       if (buffer_len(b) < count) return 0;
       lua_pushlstring(L, buffer_data(b), count);
       buffer_consume(b, count);
       return 1;
-    case PAT_ALL:
+    case ARGS_PAT_ALL:
       return 0;
     default:
       r = buffer_line(b, &len, &eol);
       if (r == BUFFER_MORE) return 0;
       if (r == BUFFER_LONG) return -1;
-      lua_pushlstring(L, buffer_data(b), kind == PAT_LINE ? len - eol : len);
+      lua_pushlstring(L, buffer_data(b), kind == ARGS_PAT_LINE ? len - eol : len);
       buffer_consume(b, len);
       return 1;
   }
 }
 
-/* Push nil, msg, partial (all that is buffered, consumed); returns 3. For
-   lines() (ctx 1): end of stream gives the partial line or nothing, and
-   other errors are raised. The transcript shows the partial data, then
-   event `ev` (NULL: none) with `evdata`. */
+/* Push nil, msg, partial (at most maxpartial bytes of what is buffered,
+   consumed); returns 3. For lines() (ctx 1): end of stream gives the
+   partial line or nothing, and other errors are raised, the data left
+   buffered. The transcript shows the partial (the string returned: one
+   copy of the buffer, however long the line), then event `ev` (NULL:
+   none) with `evdata`. */
 static int recv_fail(lua_State *L, conn *c, const char *msg, size_t maxpartial, lua_KContext ctx,
                      const char *ev, const char *evdata) {
   size_t n = buffer_len(&c->buf);
+  int keep = ctx == 1 && strcmp(msg, "closed") != 0;
   if (n > maxpartial) n = maxpartial;
+  if (!keep || (c->tracing && n)) lua_pushlstring(L, n ? buffer_data(&c->buf) : "", n);
+  if (!keep) buffer_consume(&c->buf, n);
   if (c->tracing) {
-    if (n) trace(L, 1, c, "receive", buffer_data(&c->buf), n);
+    if (n) trace_received(L, c);
     if (ev && !strcmp(ev, "peerclosed")) trace_peerclosed(L, c);
     else if (ev) trace(L, 1, c, ev, evdata, evdata ? strlen(evdata) : 0);
   }
   if (ev && !strcmp(ev, "peerclosed")) c->peerclosed = 1;  /* tostring says so */
-  if (ctx == 1 && !strcmp(msg, "closed")) {
-    if (n == 0) return 0;
-    lua_pushlstring(L, buffer_data(&c->buf), n);
-    buffer_consume(&c->buf, n);
-    return 1;
-  }
-  if (ctx == 1) return luaL_error(L, "%s", msg);
+  if (keep) return luaL_error(L, "%s", msg);
+  if (ctx == 1) return n ? 1 : 0;
   lua_pushnil(L);
   lua_pushstring(L, msg);
   net_notice(L, msg);
-  lua_pushlstring(L, n ? buffer_data(&c->buf) : "", n);
-  buffer_consume(&c->buf, n);
+  lua_rotate(L, -3, -1);  /* nil, msg, partial */
   return 3;
 }
 
@@ -492,8 +467,8 @@ static int recv_fail(lua_State *L, conn *c, const char *msg, size_t maxpartial, 
    beyond what came), never by the count asked for up front. */
 static size_t want(conn *c, int kind, size_t count) {
   size_t have = buffer_len(&c->buf);
-  if (kind == PAT_COUNT) return count - have < ALLCHUNK ? count : have + ALLCHUNK;
-  if (kind == PAT_ALL) return have + ALLCHUNK;
+  if (kind == ARGS_PAT_COUNT) return count - have < ALLCHUNK ? count : have + ALLCHUNK;
+  if (kind == ARGS_PAT_ALL) return have + ALLCHUNK;
   return have + 1;
 }
 
@@ -512,9 +487,9 @@ static ssize_t fill(conn *c, size_t want) {
 /* Push and return what a receive of `kind` waited for, for the
    transcript's timeout line. */
 static const char *waiting(lua_State *L, int kind, size_t count) {
-  if (kind == PAT_COUNT) return lua_pushfstring(L, "timeout waiting for %I bytes", (lua_Integer)count);
-  return lua_pushstring(L, kind == PAT_ALL ? "timeout waiting for the end of the stream"
-                                           : "timeout waiting for a line");
+  if (kind == ARGS_PAT_COUNT) return lua_pushfstring(L, "timeout waiting for %I bytes", (lua_Integer)count);
+  return lua_pushstring(L, kind == ARGS_PAT_ALL ? "timeout waiting for the end of the stream"
+                                                : "timeout waiting for a line");
 }
 
 /* receive continuation. Stack: conn, pattern, deadline. ctx 1: lines(). */
@@ -522,7 +497,7 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
   conn *c = lua_touserdata(L, 1);
   double deadline = lua_tonumber(L, 3);
   size_t count = 0;
-  int kind = checkpattern(L, 2, &count);
+  int kind = args_checkpattern(L, 2, &count);
   (void)status;
   for (;;) {
     ssize_t n;
@@ -538,11 +513,15 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
       trace_received(L, c);
       return 1;
     }
-    if (r < 0) return recv_fail(L, c, "line too long", c->buf.linemax, ctx, NULL, NULL);
+    if (r < 0) {  /* the partial is the first linemax bytes; the rest stays buffered */
+      r = recv_fail(L, c, "line too long", c->buf.linemax, ctx, NULL, NULL);
+      buffer_trim(&c->buf);  /* the block the line grew goes back */
+      return r;
+    }
     n = fill(c, want(c, kind, count));
     if (n > 0) continue;
     if (n == 0) {
-      if (kind != PAT_ALL) return recv_fail(L, c, "closed", (size_t)-1, ctx, "peerclosed", NULL);
+      if (kind != ARGS_PAT_ALL) return recv_fail(L, c, "closed", (size_t)-1, ctx, "peerclosed", NULL);
       lua_pushlstring(L, buffer_len(&c->buf) ? buffer_data(&c->buf) : "", buffer_len(&c->buf));
       buffer_consume(&c->buf, buffer_len(&c->buf));
       if (lua_rawlen(L, -1)) trace_received(L, c);
@@ -567,8 +546,8 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
 static int conn_receive(lua_State *L) {
   conn *c = checkconn(L, 1);
   size_t count = 0;
-  int kind = checkpattern(L, 2, &count);
-  if (c->io.fd >= 0 && kind != PAT_ALL && take(L, c, kind, count) > 0) {  /* fast path */
+  int kind = args_checkpattern(L, 2, &count);
+  if (c->io.fd >= 0 && kind != ARGS_PAT_ALL && take(L, c, kind, count) > 0) {  /* fast path */
     trace_received(L, c);
     return 1;
   }

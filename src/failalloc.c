@@ -8,6 +8,7 @@
  *     counts and can fail;
  *   - the link wraps malloc, calloc, realloc and strdup of netlua's own
  *     objects (-Wl,--wrap=...), so the allocations in src/ count and can fail;
+ *     mmap and mremap too (buffer.c maps its large blocks itself);
  *   - c-ares is given the same counting malloc/realloc (ares_library_init_mem,
  *     before dns_chan.c's ares_library_init), so its allocations count too.
  * One counter for all three. Allocation number N (counted from the last
@@ -25,9 +26,11 @@
  */
 #ifdef NETLUA_FAILALLOC
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <ares.h>
 #include <lauxlib.h>
@@ -41,6 +44,10 @@ void *__wrap_malloc(size_t n);
 void *__wrap_calloc(size_t n, size_t m);
 void *__wrap_realloc(void *p, size_t n);
 char *__wrap_strdup(const char *s);
+void *__real_mmap(void *a, size_t n, int prot, int flags, int fd, off_t off);
+void *__real_mremap(void *p, size_t o, size_t n, int flags, ...);
+void *__wrap_mmap(void *a, size_t n, int prot, int flags, int fd, off_t off);
+void *__wrap_mremap(void *p, size_t o, size_t n, int flags, ...);
 lua_State *failalloc_newstate(void);
 
 static long fa_count;    /* allocations since arm */
@@ -64,6 +71,17 @@ char *__wrap_strdup(const char *s) { return fa_fail() ? NULL : __real_strdup(s);
 void *__wrap_realloc(void *p, size_t n) {
   if (n == 0) return __real_realloc(p, n);
   return fa_fail() ? NULL : __real_realloc(p, n);
+}
+
+/* A new mapping counts as an allocation, and so does a mapping that grows
+   (netlua never passes mremap a new address). */
+void *__wrap_mmap(void *a, size_t n, int prot, int flags, int fd, off_t off) {
+  if (fa_fail()) { errno = ENOMEM; return MAP_FAILED; }
+  return __real_mmap(a, n, prot, flags, fd, off);
+}
+void *__wrap_mremap(void *p, size_t o, size_t n, int flags, ...) {
+  if (n > o && fa_fail()) { errno = ENOMEM; return MAP_FAILED; }
+  return __real_mremap(p, o, n, flags);
 }
 
 /* c-ares' allocator: the same counter. */

@@ -6,7 +6,8 @@
 --   lineserve            net.serve whose handler reads lines and answers each
 --   httpserve            net.http.serve answering "hello"
 --   longline CAP         one connection, linelimit CAP: receive("l") on a
---                        line that never ends; RESULT err, partial, peak KiB
+--                        line that never ends; RESULT err, partial, and
+--                        grown: bytes the peak grew (spec/support/peak.lua)
 --   clients N HOLD EVERY PORT
 --                        N connections to the echo server, held HOLD s
 --                        after the last one connected, each sending a
@@ -24,7 +25,7 @@ local function say(s) io.stdout:write(s, "\n"); io.stdout:flush() end
 local function hwm()
   local f = assert(io.open("/proc/self/status"))
   local s = f:read("a"); f:close()
-  return tonumber(s:match("VmHWM:%s*(%d+)")), tonumber(s:match("VmRSS:%s*(%d+)"))
+  return tonumber(s:match("VmHWM:%s*(%d+)"))
 end
 
 local function server(handler, opts)
@@ -70,13 +71,15 @@ elseif mode == "longline" then
   local _, port = s:getsockname()
   say("READY " .. port)
   local c = assert(s:accept(30))
-  collectgarbage(); collectgarbage()
-  local peak0, rss0 = hwm()
+  local peak = require "spec.support.peak"
+  -- the peak is inside receive: the partial made, the buffer not yet given back
+  c:settrace(function(what) if what == "receive" then peak.sample() end end)
+  peak.start()
   local l, err, partial = c:receive("l")
-  local peak1, rss1 = hwm()
+  local grown = peak.grown()
   c:close()
-  say(string.format("RESULT line=%s err=%s partial=%d peak0=%d peak1=%d rss0=%d rss1=%d",
-    tostring(l and #l), tostring(err):gsub(" ", "_"), partial and #partial or -1, peak0, peak1, rss0, rss1))
+  say(string.format("RESULT line=%s err=%s partial=%d grown=%d",
+    tostring(l and #l), tostring(err):gsub(" ", "_"), partial and #partial or -1, grown))
 elseif mode == "clients" then
   local n, hold, every, port = tonumber(arg[2]), tonumber(arg[3]), tonumber(arg[4]), tonumber(arg[5])
   local connected, live, maxlive, done = 0, 0, 0, 0

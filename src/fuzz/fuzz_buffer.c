@@ -7,9 +7,12 @@
  * conn.c does: lines ("l"), byte counts, or all at the end. Checked: a line
  * ends at the first LF, never holds more than linemax bytes before its EOL,
  * the EOL is CR LF exactly when a CR precedes the LF; BUFFER_MORE only
- * while no LF is unread and fewer than linemax + 2 bytes wait; the unread
- * bytes are always exactly the stream's next ones, and every byte comes out
- * once.
+ * while no LF is unread and fewer than linemax + 2 bytes wait, BUFFER_LONG
+ * without a LF only once linemax + 1 bytes wait and the last of them is no
+ * CR, or linemax + 2; a line being looked for never grows the block past
+ * linemax + 2 (nor a block already larger); after a line too long the block
+ * is trimmed (buffer_trim) as conn.c does; the unread bytes are always
+ * exactly the stream's next ones, and every byte comes out once.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -70,10 +73,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
           size_t ll = (size_t)(lf - buffer_data(&b));
           CHECK(ll - (ll > 0 && lf[-1] == '\r') > linemax);
         } else {
-          CHECK(buffer_len(&b) >= linemax + 2);
+          CHECK(buffer_len(&b) >= linemax + 2 ||
+                (buffer_len(&b) == linemax + 1 && buffer_data(&b)[linemax] != '\r'));
         }
         buffer_consume(&b, take);  /* conn.c returns linemax bytes as the partial */
         out += take;
+        buffer_trim(&b);           /* and gives the block back */
+        CHECK(buffer_len(&b) == 0 ? b.cap == 0 : b.cap >= buffer_len(&b));
         continue;
       }
       CHECK(got == BUFFER_MORE);
@@ -83,9 +89,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
     }
     if (fed == len) break;  /* end of stream: what is left comes out as "a" */
     {
+      size_t before = b.cap;
+      int pending = mode != 2 && buffer_len(&b) > 0 && b.scan == buffer_len(&b);
       char *p = buffer_reserve(&b, want, &room);
       CHECK(p != NULL && room >= 1);
       CHECK(buffer_len(&b) + room >= want);
+      if (pending) CHECK(b.cap == before || b.cap <= linemax + 2);
       n = (r >> 16) % 8 == 0 ? room : 1 + (r >> 20) % 40;  /* sometimes fill it */
       if (n > room) n = room;
       if (n > len - fed) n = len - fed;
