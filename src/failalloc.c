@@ -9,8 +9,12 @@
  *   - the link wraps malloc, calloc, realloc and strdup of netlua's own
  *     objects (-Wl,--wrap=...), so the allocations in src/ count and can fail;
  *   - c-ares is given the same counting malloc/realloc (ares_library_init_mem,
- *     before dns_chan.c's ares_library_init), so its allocations count too.
- * One counter for all three. Allocation number N (counted from the last
+ *     before dns_chan.c's ares_library_init), so its allocations count too;
+ *   - so is OpenSSL (CRYPTO_set_mem_functions, which only works before
+ *     OpenSSL's first allocation: failalloc_newstate is main's first call).
+ *     The wrap above does not reach inside libcrypto, which calls its own
+ *     CRYPTO_malloc and libc's malloc.
+ * One counter for all four. Allocation number N (counted from the last
  * arm) and the K-1 after it fail (K = 2 by default: Lua retries a failed
  * allocation once after an emergency collection, so a single failure would
  * be absorbed). Frees and shrinking reallocs never fail and never count.
@@ -22,6 +26,10 @@
  *   _FAILALLOC.disarm() -> number of allocations counted since arm
  *   _FAILALLOC.count()  -> the same, without disarming
  *   _FAILALLOC.failed() -> how many allocations were failed since arm
+ *   NETLUA_FAILALLOC_TRACE=1 prints the stack of each failed allocation
+ *                            (with ASAN_OPTIONS=fast_unwind_on_malloc=0
+ *                            to see through libraries without frame
+ *                            pointers: OpenSSL's)
  */
 #ifdef NETLUA_FAILALLOC
 #define _GNU_SOURCE
@@ -32,6 +40,8 @@
 #include <ares.h>
 #include <lauxlib.h>
 #include <lua.h>
+#include <openssl/crypto.h>
+#include <sanitizer/common_interface_defs.h>
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t m);
@@ -47,14 +57,24 @@ static long fa_count;    /* allocations since arm */
 static long fa_at;       /* first one to fail (0: none) */
 static long fa_len = 2;  /* how many in a row fail */
 static long fa_failed;   /* how many were failed */
+static int fa_trace;     /* NETLUA_FAILALLOC_TRACE set: a stack per failure */
+static const char *fa_file;  /* OpenSSL's allocation: its file and line */
+static int fa_line;
 
 /* Count one allocation; true when it must fail. */
 static int fa_fail(void) {
   fa_count++;
   if (fa_at > 0 && fa_count >= fa_at && fa_count < fa_at + fa_len) {
     fa_failed++;
+    if (fa_trace) {
+      fprintf(stderr, "failalloc: failing allocation %ld (%s:%d)\n", fa_count,
+              fa_file ? fa_file : "-", fa_file ? fa_line : 0);
+      __sanitizer_print_stack_trace();
+    }
+    fa_file = NULL;
     return 1;
   }
+  fa_file = NULL;
   return 0;
 }
 
@@ -69,6 +89,23 @@ void *__wrap_realloc(void *p, size_t n) {
 /* c-ares' allocator: the same counter. */
 static void *fa_ares_malloc(size_t n) { return __wrap_malloc(n); }
 static void *fa_ares_realloc(void *p, size_t n) { return __wrap_realloc(p, n); }
+
+/* OpenSSL's allocator: the same counter (the file and line name the
+   allocation in a trace). */
+static void *fa_ssl_malloc(size_t n, const char *file, int line) {
+  fa_file = file;
+  fa_line = line;
+  return __wrap_malloc(n);
+}
+static void *fa_ssl_realloc(void *p, size_t n, const char *file, int line) {
+  fa_file = file;
+  fa_line = line;
+  return __wrap_realloc(p, n);
+}
+static void fa_ssl_free(void *p, const char *file, int line) {
+  (void)file; (void)line;
+  free(p);
+}
 
 /* The Lua state's allocator (as lauxlib's l_alloc, but counting). */
 static void *fa_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
@@ -120,11 +157,14 @@ lua_State *failalloc_newstate(void) {
     {NULL, NULL}};
   lua_State *L;
   ares_library_init_mem(ARES_LIB_INIT_ALL, fa_ares_malloc, free, fa_ares_realloc);
+  if (!CRYPTO_set_mem_functions(fa_ssl_malloc, fa_ssl_realloc, fa_ssl_free))
+    fprintf(stderr, "failalloc: OpenSSL allocated before main; its allocations are not counted\n");
   L = lua_newstate(fa_lua_alloc, NULL);
   if (!L) return NULL;
   lua_atpanic(L, fa_panic);
   luaL_newlib(L, fns);
   lua_setglobal(L, "_FAILALLOC");
+  fa_trace = getenv("NETLUA_FAILALLOC_TRACE") != NULL;
   if (env && *env) {
     char *end;
     fa_at = strtol(env, &end, 10);
