@@ -90,14 +90,40 @@ void *__wrap_realloc(void *p, size_t n) {
 static void *fa_ares_malloc(size_t n) { return __wrap_malloc(n); }
 static void *fa_ares_realloc(void *p, size_t n) { return __wrap_realloc(p, n); }
 
-/* OpenSSL's allocator: the same counter (the file and line name the
-   allocation in a trace). */
+/* OpenSSL's allocator: the same counter, except at the call sites below
+   (file as OpenSSL names it, line), which are never failed nor counted:
+   each is a bug of OpenSSL's own that this walk found, which no
+   LeakSanitizer suppression can single out (libcrypto is stripped: its
+   inner frames have no names, and a leak's stack is where the lost object
+   was made, not where it was lost). A new OpenSSL moves the lines: the
+   leak is reported again, and the site must be looked at again.
+   - OpenSSL 3.0 crypto/core_namemap.c:182, namemap_name2num_n's copy of
+     a name to look up: when it fails, namemap_add_name_n takes the name
+     for new, inserts a second entry, and drops the one the hash table
+     replaced (lh_NAMENUM_ENTRY_insert's result is ignored): an entry and
+     its name (21 to 40 bytes) leak, made by an earlier EVP_*_fetch. */
+static const struct { const char *file; int line; } fa_spared[] = {
+  {"crypto/core_namemap.c", 182},
+};
+
+/* True when OpenSSL's allocation at file:line is never to fail. */
+static int fa_spare(const char *file, int line) {
+  size_t fl = file ? strlen(file) : 0;
+  for (size_t i = 0; i < sizeof fa_spared / sizeof fa_spared[0]; i++) {
+    size_t sl = strlen(fa_spared[i].file);
+    if (line == fa_spared[i].line && fl >= sl && strcmp(file + fl - sl, fa_spared[i].file) == 0) return 1;
+  }
+  return 0;
+}
+
 static void *fa_ssl_malloc(size_t n, const char *file, int line) {
+  if (fa_spare(file, line)) return __real_malloc(n);
   fa_file = file;
   fa_line = line;
   return __wrap_malloc(n);
 }
 static void *fa_ssl_realloc(void *p, size_t n, const char *file, int line) {
+  if (fa_spare(file, line)) return __real_realloc(p, n);
   fa_file = file;
   fa_line = line;
   return __wrap_realloc(p, n);
