@@ -129,7 +129,8 @@ local setup = assert(ops[op], "unknown op " .. tostring(op))
 net.http = net.http  -- load lazily-loaded parts before counting
 net.serve = net.serve
 local run = setup()
-net.sleep(0.001)  -- the loop's epoll descriptor is made on first wait
+net.run()  -- makes the loop (its epoll descriptor) now: net.sleep(0.001) may
+           -- return without waiting, so without it, on a loaded machine
 local before, blist = fds()
 FA.arm(N, K or 2)
 local ok, r, err = pcall(run)
