@@ -10,6 +10,7 @@
 local common = require "spec.support.common"
 local dns_helper = require "spec.support.dns_helper"
 local http_helper = require "spec.support.http_helper"
+local tls_helper = require "spec.support.tls_helper"
 
 local BIN = os.getenv("NETLUA_FAILALLOC_BIN")
 if not BIN and io.open("build-failalloc/netlua") then BIN = common.root .. "/build-failalloc/netlua" end
@@ -17,27 +18,33 @@ local CHILD = "spec/support/failalloc_child.lua"
 local LONG = os.getenv("HARDENING_LONG") == "1"
 local MAXRUNS = LONG and 400 or 60   -- child runs per operation and K
 
--- The operations walked; peers filled in by setup. TLS: add "tls" here
--- (and ops.tls in the child) once net.connect takes opts.tls.
-local OPS = { "connect", "accept", "receive", "dns", "http" }
+-- The operations walked; peers filled in by setup. tls: a client handshake
+-- to nginx; tlsaccept: a server handshake of openssl s_client.
+local OPS = { "connect", "accept", "receive", "dns", "http", "tls", "tlsaccept" }
 if os.getenv("FAILALLOC_OPS") then
   OPS = {}
   for w in os.getenv("FAILALLOC_OPS"):gmatch("%a+") do OPS[#OPS + 1] = w end
 end
 
 describe("allocation failure", function()
-  local dns, nginx, peers = nil, nil, {}
+  local dns, nginx, tlsnginx, peers = nil, nil, nil, {}
 
   setup(function()
     dns = dns_helper.start()
     nginx = http_helper.nginx()
+    tlsnginx = tls_helper.nginx()
+    local certs = tls_helper.certs()
     peers.dns = dns.server
     peers.http = "http://127.0.0.1:" .. nginx.port .. "/file"
+    peers.tls = tlsnginx.port13 .. ":" .. certs.ca
+    peers.tlsaccept = certs.good .. ":" .. certs.goodkey
   end)
 
   teardown(function()
     if dns then dns.stop() end
     if nginx then nginx.stop() end
+    if tlsnginx then tlsnginx.stop() end
+    tls_helper.cleanup()
   end)
 
   -- Run the child once; returns its result line, or fails the test.

@@ -267,15 +267,20 @@ describe("regressions (issue #12)", function()
     assert.are.equal(theirs, mine)
   end)
 
-  it("signals every millisecond lose no data and raise no error (connect, accept, receive, sleep, DNS)", function()
+  it("signals every millisecond lose no data and raise no error (connect, accept, receive, sleep, DNS, "
+     .. "TLS handshakes both sides)", function()
     local pty = require "spec.support.pty"
+    local certs = require("spec.support.tls_helper").certs()
     local r = pty.run({
+      { expect = "> " },
+      { send = ("STORM_TLS = {cert = %q, key = %q, ca = %q}\r"):format(certs.good, certs.goodkey, certs.ca) },
       { expect = "> " },
       { tcl = "set p [exp_pid]\nexec sh -c \"while kill -WINCH $p 2>/dev/null; do sleep 0.001; done\" &" },
       { send = 'dofile("spec/support/sigstorm.lua")\r' },
       { re = "STORM ok \\d+ errors [^\r\n]*" },
     }, { timeout = 60 })
     assert.is_true(r.ok, tostring(r.why) .. "\n" .. r.out)
+    require("spec.support.tls_helper").cleanup()
     assert.truthy(r.out:find("STORM ok 150 errors none", 1, true), r.out)
   end)
   it("Ctrl-C on a script whose tasks still serve exits 130 without a traceback", function()

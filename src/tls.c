@@ -78,9 +78,20 @@ static BIO_METHOD *bio_meth(void) {
 
 /* ---- the transport ----------------------------------------------------- */
 
+/* The errno for a TLS error: ENOMEM when OpenSSL's queue says an
+   allocation failed (first or last entry), else EPROTO. The queue is left
+   as it is (tlsctx.c reads it after a failed handshake). */
+static int tls_errno(void) {
+  unsigned long first = ERR_peek_error(), last = ERR_peek_last_error();
+  if (ERR_GET_REASON(first) == ERR_R_MALLOC_FAILURE || ERR_GET_REASON(last) == ERR_R_MALLOC_FAILURE)
+    return ENOMEM;
+  return EPROTO;
+}
+
 /* After an SSL call returned r <= 0: -1 with errno EAGAIN and want set for
    "try again", 0 for the end of the stream, -1 with errno otherwise (EPIPE
-   when the peer has gone while we wrote, EPROTO for a TLS error). */
+   when the peer has gone while we wrote, ENOMEM when OpenSSL ran out of
+   memory, EPROTO for another TLS error). */
 static ssize_t tls_failed(transport *t, tls_state *s, int r, int writing) {
   int e = errno;
   switch (SSL_get_error(s->ssl, r)) {
@@ -103,7 +114,7 @@ static ssize_t tls_failed(transport *t, tls_state *s, int r, int writing) {
       return -1;
     default:
       s->done = s->done ? 2 : 0;
-      errno = EPROTO;
+      errno = tls_errno();
       return -1;
   }
 }

@@ -195,17 +195,21 @@ static SSL_CTX *setup(lua_State *L, SSL_CTX *ctx, int idx, int server) {
   if (pushalpn(L, idx)) {
     size_t len;
     const char *w = lua_tolstring(L, -1, &len);
+    int ok;
     if (server) {
       alpnlist *a = malloc(sizeof *a + len);
-      if (a == NULL) return fail(L, "alpn", NULL);
-      a->len = (unsigned int)len;
-      memcpy(a->data, w, len);
-      SSL_CTX_set_ex_data(ctx, alpn_index, a);
-      SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+      if (a) {
+        a->len = (unsigned int)len;
+        memcpy(a->data, w, len);
+      }
+      ok = a && alpn_index >= 0 && SSL_CTX_set_ex_data(ctx, alpn_index, a);
+      if (ok) SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+      else free(a);
     } else {
-      SSL_CTX_set_alpn_protos(ctx, (const unsigned char *)w, (unsigned int)len);
+      ok = SSL_CTX_set_alpn_protos(ctx, (const unsigned char *)w, (unsigned int)len) == 0;
     }
     lua_pop(L, 1);
+    if (!ok) return fail(L, "alpn", NULL);
   }
   return ctx;
 }

@@ -1,6 +1,6 @@
 -- spec/support/failalloc_child.lua: one operation under the failing
 -- allocator (build-failalloc/netlua, src/failalloc.c), run in a child
--- process by spec/hardening_failalloc_spec.lua.
+-- process by spec/hardening_failalloc.lua.
 --   netlua failalloc_child.lua OP N [PEER [K]]
 -- Sets OP up (unarmed), arms _FAILALLOC to fail allocation N (N = 0: only
 -- count), runs OP, disarms, then checks: the operation gave a result, or
@@ -10,7 +10,8 @@
 -- collected); the parent checks d equals the unarmed run's.
 -- and exits 0, or prints BAD <why> and exits 3.
 -- K: how many allocations in a row fail (default 2).
--- PEER: for dns, "127.0.0.1:port" of a DNS server; for http, a URL.
+-- PEER: for dns, "127.0.0.1:port" of a DNS server; for http, a URL; for
+-- tls, "PORT:CA"; for tlsaccept, "CERT:KEY" (see ops.tls, ops.tlsaccept).
 local net = require "net"
 local op, N, peer, K = arg[1], tonumber(arg[2]), arg[3], tonumber(arg[4])
 local FA = assert(_FAILALLOC, "not the failalloc build")
@@ -83,15 +84,53 @@ function ops.http()
   end
 end
 
--- TLS handshakes (issue #12): when net.connect(..., {tls = ...}) exists,
--- add ops.tls here (a private server from the TLS specs' helper), and its
--- name to OPS in spec/hardening_failalloc_spec.lua.
+-- A TLS client handshake (net.connect with opts.tls, verified against
+-- the test CA) to nginx, then a request and the status line back. PEER:
+-- "PORT:CA" (spec/support/tls_helper.lua's nginx, TLS 1.3, and its CA).
+-- OpenSSL's one-time set-up (providers, algorithms) is done unarmed first,
+-- with other options: the walk covers the context (the CA file) and the
+-- handshake.
+function ops.tls()
+  local port, ca = peer:match("^(%d+):(.+)$")
+  local function get(opts)
+    local c, err = net.connect("127.0.0.1", tonumber(port), { timeout = 3, tls = opts })
+    if not c then return nil, err end
+    local l; l, err = c:send("GET /index.html HTTP/1.0\r\n\r\n")
+    if l then l, err = c:receive("l") end
+    c:close()
+    return l, err
+  end
+  assert(get({ ca = ca, minversion = "1.2" }))
+  return function() return get({ ca = ca }) end
+end
+
+-- A TLS server handshake (server:accept on net.listen with opts.tls) of
+-- an openssl s_client, then its line. PEER: "CERT:KEY". Two clients are
+-- started unarmed (one for the walked accept, one for the child's second,
+-- unarmed run); each ends when its connection or the listener closes.
+function ops.tlsaccept()
+  local cert, key = peer:match("^([^:]+):(.+)$")
+  local s = assert(net.listen("127.0.0.1", 0, { tls = { cert = cert, key = key } })); keep[#keep + 1] = s
+  local _, port = s:getsockname()
+  for _ = 1, 2 do
+    os.execute(("(echo ping | timeout 10 openssl s_client -quiet -connect 127.0.0.1:%d) >/dev/null 2>&1 &")
+      :format(port))
+  end
+  return function()
+    local c, err = s:accept(3)
+    if not c then return nil, err end
+    local l; l, err = c:receive("l")
+    c:close()
+    return l, err
+  end
+end
 
 local setup = assert(ops[op], "unknown op " .. tostring(op))
 net.http = net.http  -- load lazily-loaded parts before counting
 net.serve = net.serve
 local run = setup()
-net.sleep(0.001)  -- the loop's epoll descriptor is made on first wait
+net.run()  -- makes the loop (its epoll descriptor) now: net.sleep(0.001) may
+           -- return without waiting, so without it, on a loaded machine
 local before, blist = fds()
 FA.arm(N, K or 2)
 local ok, r, err = pcall(run)
