@@ -110,15 +110,19 @@ clean:
 # ---- hardening checks (issue #12): see doc/HACKING.md, "Hardening checks" ----
 # build-failalloc/: ASan+UBSan, with the counting, failing allocator
 # (src/failalloc.c): Lua's allocator, netlua's own malloc/calloc/realloc/strdup
-# and mmap/mremap (wrapped at link time) and c-ares' allocations.
+# and mmap/mremap (wrapped at link time), c-ares' and OpenSSL's allocations.
 FAILALLOC_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
   -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=mmap,--wrap=mremap
 HARDENING_SPECS ?= spec/hardening_fds.lua spec/hardening_dns.lua spec/hardening_load.lua \
   spec/hardening_failalloc.lua
 .PHONY: failalloc check-hardening check-hardening-short
 
+# OpenSSL's allocations go through it too (CRYPTO_set_mem_functions at
+# start): so this build links libcrypto into the program itself, where the
+# normal one loads it with the TLS part on first use.
 failalloc:
-	$(MAKE) BUILD=build-failalloc SAN='$(FAILALLOC_SAN)' CFLAGS='-O1 -g -DNETLUA_FAILALLOC' all
+	$(MAKE) BUILD=build-failalloc SAN='$(FAILALLOC_SAN)' CFLAGS='-O1 -g -DNETLUA_FAILALLOC' \
+	  PKGLIBS='$(PKGLIBS) $(TLSLIBS)' all
 
 # Everything, the long runs included (HARDENING_LONG=1), then the DNS and
 # descriptor specs again under ASan: about 6 minutes on 2 cores.
