@@ -14,7 +14,7 @@
 --       server and the client, and the server goes on serving. It does NOT
 --       make the script's exit status 1 (a dying task does): the server
 --       survived it; a test that needs to notice can catch errors itself.
---       opts: backlog, family, linelimit (as net.listen), timeout (seconds
+--       opts: backlog, family, linelimit, defer (as net.listen), timeout (seconds
 --       for each call on a client's connection; nil: none), max (clients
 --       served at once, default 1000; more wait in the listen backlog),
 --       tls = {cert, key [, ca, alpn, minversion]} (as net.listen: the
@@ -46,7 +46,7 @@ local DEFAULT_MAX = 1000
 local BACKOFF = 0.1       -- seconds to wait after accept runs out of something
 local FULL_POLL = 0.01    -- seconds between looks for a free slot when max is reached
 
-local KNOWN = { backlog = true, family = true, linelimit = true, timeout = true, max = true,
+local KNOWN = { backlog = true, family = true, linelimit = true, defer = true, timeout = true, max = true,
   tls = true, handshake = true }
 
 local Server = {}
@@ -198,7 +198,8 @@ function M.serve(host, port, handler, opts)
   local max
   opts, max = checkargs(handler, opts)
   local sock, err = net.listen(host, port,
-    { backlog = opts.backlog, family = opts.family, linelimit = opts.linelimit, tls = opts.tls })
+    { backlog = opts.backlog, family = opts.family, linelimit = opts.linelimit, tls = opts.tls,
+      defer = opts.defer })
   if not sock then notice(err) return nil, err end
   local srv = setmetatable({ sock = sock, handler = handler, timeout = opts.timeout, max = max,
     tls = opts.tls ~= nil, handshake = opts.handshake or 10, failed_handshakes = 0,
