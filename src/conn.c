@@ -78,10 +78,11 @@ conn *conn_new(lua_State *L, size_t linemax, double timeout) {
   return c;
 }
 
-void conn_attach(conn *c, const transport *io, const sock_addr *peer) {
+void conn_attach(conn *c, const transport *io, const sock_addr *peer, const sock_addr *local) {
   c->io = *io;
   c->peer = *peer;
-  sock_name(c->io.fd, 0, &c->local);
+  if (local) c->local = *local;
+  else sock_name(c->io.fd, 0, &c->local);
 }
 
 void conn_setlabel(lua_State *L, int idx) {
@@ -666,6 +667,10 @@ int conn_traced(const conn *c) {
 
 double conn_timeout(lua_State *L, int idx) {
   return checkconn(L, idx)->timeout;
+}
+
+const sock_addr *conn_peer(const conn *c) {
+  return &c->peer;
 }
 
 const char *conn_pushlabel(lua_State *L, int idx, const sock_addr **peer) {

@@ -28,8 +28,9 @@ typedef struct conn conn;
 conn *conn_new(lua_State *L, size_t linemax, double timeout);
 
 /* Give the connection its transport (copied; the connection now owns its
-   fd) and the peer's address; the local one is read from the fd. */
-void conn_attach(conn *c, const transport *io, const sock_addr *peer);
+   fd), the peer's address and its local one (NULL: read from the fd; a
+   listener bound to one address knows it for every client it accepts). */
+void conn_attach(conn *c, const transport *io, const sock_addr *peer, const sock_addr *local);
 
 /* Pop the string at the top: the connection at idx is named so in messages
    ("host:port" as given), instead of by its peer address. */
@@ -66,6 +67,9 @@ int conn_traced(const conn *c);
 
 /* Seconds per call of the connection at idx (< 0: none). */
 double conn_timeout(lua_State *L, int idx);
+
+/* Its peer's address (kept after it is closed). */
+const sock_addr *conn_peer(const conn *c);
 
 /* Push the label of the connection at idx ("host:port" as given, or its
    peer address) and return it; *peer: its peer address. */

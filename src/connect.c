@@ -248,7 +248,7 @@ static int cs_won(lua_State *L, connset *s, int i) {
   s->a[i].fd = -1;
   cs_cleanup(L, s, -1);
   sock_nodelay(io.fd);
-  conn_attach(lua_touserdata(L, C_CONN), &io, &s->a[i].addr);
+  conn_attach(lua_touserdata(L, C_CONN), &io, &s->a[i].addr, NULL);
   lua_pushvalue(L, C_LABEL);
   conn_setlabel(L, C_CONN);
   lua_settop(L, C_CONN);

@@ -31,12 +31,16 @@
  *     a control byte) and the header fields, each "name: value" with the
  *     name a token and the value, without the spaces and tabs around it,
  *     free of control bytes but tab. fields: {name, value, name, value, ...}
- *     in order (net.http.headers takes it); framing: for the fields the
- *     server reads itself (content-length, transfer-encoding, host,
- *     connection, expect), lower-case name -> list of values. Refused:
+ *     in order (net.http.headers takes it); framing: the fields the server
+ *     reads itself: content-length and transfer-encoding (the list of
+ *     their values), host (how many), connection and expect (the values
+ *     joined with ", ", in lower case); absent ones are nil. Refused:
  *     400 "malformed request line", 400 "obsolete line folding", 400
  *     "malformed header field", 400 "control characters in a header value",
  *     431 "too many header fields" (over MAXFIELDS).
+ *
+ *   peer(conn) -> "HOST:PORT" of the connection's peer ("[::1]:PORT"),
+ *     even after it is closed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -222,9 +226,11 @@ static int ctl(unsigned char ch) {
   return ch < 32 || ch == 127;
 }
 
-/* The fields whose values parse also lists in `framing`. */
-static const char *const framing_names[] = {
-  "content-length", "transfer-encoding", "host", "connection", "expect", NULL};
+/* The fields parse sums up in `framing`: how (see note_framing). */
+enum { LIST, COUNT, JOIN };
+static const struct { const char *name; int how; } framing_names[] = {
+  {"content-length", LIST}, {"transfer-encoding", LIST}, {"host", COUNT},
+  {"connection", JOIN}, {"expect", JOIN}, {NULL, 0}};
 
 /* Push nil, status, why; returns 3. */
 static int refuse(lua_State *L, int status, const char *why) {
@@ -262,19 +268,41 @@ static int request_line(lua_State *L, const char *line, size_t n, int *tctl) {
   return 1;
 }
 
-/* Add value to the list framing[lower-case name] when the name is one of
-   framing_names. framing: the index of the table. */
+/* Note the value at vidx of field name[0, n) in the table at `framing`
+   when the name is one of framing_names: LIST, framing[lower-case name]
+   is the list of its values; COUNT, how many there were; JOIN, their
+   values joined with ", " and in lower case. */
 static void note_framing(lua_State *L, int framing, const char *name, size_t n, int vidx) {
-  for (int i = 0; framing_names[i]; i++) {
-    if (strlen(framing_names[i]) != n || strncasecmp(name, framing_names[i], n) != 0) continue;
-    if (lua_getfield(L, framing, framing_names[i]) != LUA_TTABLE) {
-      lua_pop(L, 1);
-      lua_createtable(L, 1, 0);
-      lua_pushvalue(L, -1);
-      lua_setfield(L, framing, framing_names[i]);
+  for (int i = 0; framing_names[i].name; i++) {
+    const char *key = framing_names[i].name;
+    int t;
+    if (strlen(key) != n || strncasecmp(name, key, n) != 0) continue;
+    t = lua_getfield(L, framing, key);
+    if (framing_names[i].how == COUNT) {
+      lua_pushinteger(L, lua_tointeger(L, -1) + 1);
+    } else if (framing_names[i].how == JOIN) {
+      luaL_Buffer b;
+      size_t len;
+      const char *v = lua_tolstring(L, vidx, &len);
+      luaL_buffinit(L, &b);
+      if (t == LUA_TSTRING) {
+        lua_pushvalue(L, -2);           /* the joined values so far (below the buffer box) */
+        luaL_addvalue(&b);
+        luaL_addstring(&b, ", ");
+      }
+      for (size_t j = 0; j < len; j++)
+        luaL_addchar(&b, (char)(v[j] >= 'A' && v[j] <= 'Z' ? v[j] + 32 : v[j]));
+      luaL_pushresult(&b);
+    } else {
+      if (t != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_createtable(L, 1, 0);
+      }
+      lua_pushvalue(L, vidx);
+      lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+      lua_pushvalue(L, -1);             /* set below; the list itself is popped last */
     }
-    lua_pushvalue(L, vidx);
-    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    lua_setfield(L, framing, key);
     lua_pop(L, 1);
     return;
   }
@@ -334,8 +362,15 @@ static int l_parse(lua_State *L) {
   return 7;
 }
 
+/* peer(conn) -> "host:port" of the peer ("[v6]:port"), even once closed. */
+static int l_peer(lua_State *L) {
+  char buf[SOCK_ADDRSTRLEN];
+  lua_pushstring(L, sock_format(conn_peer(conn_check(L, 1)), buf, sizeof buf));
+  return 1;
+}
+
 void httphead_open(lua_State *L) {
-  static const luaL_Reg f[] = {{"read", l_read}, {"parse", l_parse}, {NULL, NULL}};
+  static const luaL_Reg f[] = {{"read", l_read}, {"parse", l_parse}, {"peer", l_peer}, {NULL, NULL}};
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   luaL_newlib(L, f);
   lua_setfield(L, -2, "net.httphead");

@@ -555,7 +555,11 @@ void loop_wake(lua_State *T) {
     if (w->L == T && w->active) { waiter_fire(lp, w, 0); return; }
 }
 
-void loop_forget_fd(lua_State *L, int fd) {
+/* Wake what waits on fd and forget it. closing: the fd is closed next,
+   which takes it out of the epoll set by itself (netlua never dups a
+   socket), so no EPOLL_CTL_DEL is made for it: a server closes a socket
+   per client. */
+static void forget(lua_State *L, int fd, int closing) {
   loop *lp = loop_find(L);
   fdent *fe;
   if (!lp || fd < 0 || fd >= lp->nfds) return;
@@ -563,12 +567,17 @@ void loop_forget_fd(lua_State *L, int fd) {
   while (fe->waiters) waiter_fire(lp, fe->waiters, fe->waiters->events);
   fe->cb = NULL;
   fe->cbevents = 0;
-  fd_register(lp, fd, 0);
+  if (closing) fe->registered = 0;
+  else fd_register(lp, fd, 0);
+}
+
+void loop_forget_fd(lua_State *L, int fd) {
+  forget(L, fd, 0);
 }
 
 void loop_close_fd(lua_State *L, int fd) {
   if (fd < 0) return;
-  loop_forget_fd(L, fd);
+  forget(L, fd, 1);
   close(fd);
 }
 

@@ -39,7 +39,7 @@ typedef struct server {
 } server;
 
 /* Options of net.listen. */
-static const char *const listen_opts[] = {"timeout", "family", "backlog", "linelimit", "tls", NULL};
+static const char *const listen_opts[] = {"timeout", "family", "backlog", "linelimit", "tls", "defer", NULL};
 
 /* The server at arg, checked. */
 static server *checkserver(lua_State *L, int arg) {
@@ -106,7 +106,8 @@ static int accept_k(lua_State *L, int status, lua_KContext ctx) {
     if (fd >= 0) {
       transport io;
       plain_init(&io, fd);
-      conn_attach(lua_touserdata(L, 3), &io, &peer);
+      /* a listener on one address: that is every client's local one */
+      conn_attach(lua_touserdata(L, 3), &io, &peer, sock_is_any(&sv->local) ? NULL : &sv->local);
       lua_settop(L, 3);
       if (lua_getiuservalue(L, 1, 2) == LUA_TUSERDATA && !ctx)  /* TLS hook: listen's opts.tls */
         return tlsconn_accept(L, 3, 4, deadline);
@@ -181,6 +182,10 @@ static int listen_on(lua_State *L, sock_addr *a, int dual) {
   }
   sock_name(sv->fd, 0, &sv->local);
   sock_nodelay(sv->fd);  /* Linux hands it on to every accepted socket */
+  if (lua_istable(L, 3) && lua_getfield(L, 3, "defer") != LUA_TNIL) {
+    double d = lua_tonumber(L, -1);
+    sock_defer_accept(sv->fd, d < 1 ? 1 : d > 3600 ? 3600 : (int)d);
+  }
   lua_settop(L, 4);
   return 1;
 }
@@ -209,6 +214,7 @@ static int l_listen(lua_State *L) {
   family = args_optfamily(L, 3);
   lua_settop(L, 3);
   args_optnumber(L, 3, "backlog", 0);  /* checked before anything is made */
+  if (args_optnumber(L, 3, "defer", 1) <= 0) luaL_argerror(L, 3, "defer must be a number of seconds > 0");
   sv = lua_newuserdatauv(L, sizeof *sv, 2);  /* 2: the TLS context (tlsconn.c) */
   memset(sv, 0, sizeof *sv);
   sv->fd = -1;

@@ -86,6 +86,11 @@ void sock_any(int family, int port, sock_addr *a) {
   sock_setport(a, port);
 }
 
+int sock_is_any(const sock_addr *a) {
+  if (a->u.sa.sa_family == AF_INET6) return IN6_IS_ADDR_UNSPECIFIED(&a->u.in6.sin6_addr);
+  return a->u.sa.sa_family != AF_INET || a->u.in.sin_addr.s_addr == htonl(INADDR_ANY);
+}
+
 void sock_loopback(int family, int port, sock_addr *a) {
   sock_any(family, port, a);
   if (family == AF_INET6)
@@ -140,12 +145,25 @@ const char *sock_ntop(const sock_addr *a, char *buf, size_t n) {
 }
 
 const char *sock_format(const sock_addr *a, char *buf, size_t n) {
-  char host[SOCK_ADDRSTRLEN];
+  char host[SOCK_ADDRSTRLEN], port[8], *p = port + sizeof port, *out = buf;
+  int v6 = sock_family(a) == AF_INET6;
+  unsigned v = (unsigned)sock_port(a);
+  size_t hl, pl;
   sock_ntop(a, host, sizeof host);
-  if (sock_family(a) == AF_INET6)
-    snprintf(buf, n, "[%s]:%d", host, sock_port(a));
-  else
-    snprintf(buf, n, "%s:%d", host, sock_port(a));
+  *--p = '\0';                          /* the port's digits, right to left */
+  do *--p = (char)('0' + v % 10); while ((v /= 10) > 0);
+  hl = strlen(host);
+  pl = strlen(p);
+  if (n < hl + pl + 4) {                 /* too small: as snprintf would, cut */
+    snprintf(buf, n, v6 ? "[%s]:%s" : "%s:%s", host, p);
+    return buf;
+  }
+  if (v6) *out++ = '[';
+  memcpy(out, host, hl);
+  out += hl;
+  if (v6) *out++ = ']';
+  *out++ = ':';
+  memcpy(out, p, pl + 1);
   return buf;
 }
 
@@ -225,4 +243,8 @@ int sock_name(int fd, int peer, sock_addr *a) {
 void sock_nodelay(int fd) {
   int on = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}
+
+void sock_defer_accept(int fd, int seconds) {
+  setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds);
 }

@@ -43,6 +43,9 @@ int sock_looks_numeric(const char *host);
 /* The wildcard ("::" or "0.0.0.0") or loopback address of `family`. */
 void sock_any(int family, int port, sock_addr *a);
 void sock_loopback(int family, int port, sock_addr *a);
+/* True when a is a wildcard address (or not an IP one): a socket bound
+   there has no one local address. */
+int sock_is_any(const sock_addr *a);
 
 /* The address without port into buf (IPv4-mapped IPv6 shown as IPv4). */
 const char *sock_ntop(const sock_addr *a, char *buf, size_t n);
@@ -85,5 +88,10 @@ int sock_name(int fd, int peer, sock_addr *a);
 
 /* TCP_NODELAY on (small request/reply dialogues should not wait). */
 void sock_nodelay(int fd);
+
+/* A listening socket hands out a connection only once the client has sent
+   something, or after about `seconds` (TCP_DEFER_ACCEPT): for protocols
+   where the client speaks first. */
+void sock_defer_accept(int fd, int seconds);
 
 #endif

@@ -79,7 +79,7 @@ local GROUPS = {
       example = 'c = net.connect("example.org", 80)' },
     { name = "net.listen", sig = "net.listen(host, port [, opts]) -> server",
       text = "listen for TCP connections",
-      more = "host \"*\" listens on every address, port 0 on any free port (see s:getsockname()). opts: backlog, family, timeout (default for accept), linelimit, tls = {cert, key [, ca, alpn, minversion]} (accept does the handshake; a client that fails it makes accept return nil, \"tls client ADDR: ...\" and the server goes on)",
+      more = "host \"*\" listens on every address, port 0 on any free port (see s:getsockname()). opts: backlog, family, timeout (default for accept), linelimit, defer = seconds (a client is handed to accept once it has sent something, or after about that long: TCP_DEFER_ACCEPT, for protocols where the client speaks first), tls = {cert, key [, ca, alpn, minversion]} (accept does the handshake; a client that fails it makes accept return nil, \"tls client ADDR: ...\" and the server goes on)",
       returns = "a server; on failure nil and a message (\"address already in use\" ...)",
       example = 's = net.listen("127.0.0.1", 8080)' },
     { name = "tls", sig = "opts.tls = true | {verify, ca, servername, alpn, cert, key, minversion}",
@@ -207,7 +207,7 @@ local GROUPS = {
   { title = "Servers, fakes and relays (tasks on the one loop)", part = "serve", entries = {
     { name = "net.serve", sig = "net.serve(host, port, handler [, opts]) -> srv",
       text = "serve each client with handler(conn) in a task of its own",
-      more = "Returns at once; the server keeps serving while the script or the prompt goes on. The connection is closed when the handler returns or fails; a handler's error is written on stderr with its traceback and the server goes on (it does not make the script's exit status 1). srv:close() stops it quietly and closes the clients' connections; srv:getsockname(), srv:clients(). opts: backlog, family, linelimit (as net.listen), timeout (per call on each connection), max (clients at once, 1000; the others wait in the backlog), tls = {cert, key [, ca, alpn, minversion]} (each client's handshake runs in its own task, within opts.handshake seconds, default 10; one that fails is closed quietly and counted in srv.failed_handshakes)",
+      more = "Returns at once; the server keeps serving while the script or the prompt goes on. The connection is closed when the handler returns or fails; a handler's error is written on stderr with its traceback and the server goes on (it does not make the script's exit status 1). srv:close() stops it quietly and closes the clients' connections; srv:getsockname(), srv:clients(). opts: backlog, family, linelimit, defer (as net.listen), timeout (per call on each connection), max (clients at once, 1000; the others wait in the backlog), tls = {cert, key [, ca, alpn, minversion]} (each client's handshake runs in its own task, within opts.handshake seconds, default 10; one that fails is closed quietly and counted in srv.failed_handshakes)",
       returns = "the server; on failure nil and a message, as net.listen",
       example = 'srv = net.serve("127.0.0.1", 8080, function(c) for l in c:lines() do c:send(l .. "\\n") end end)' },
     { name = "net.fake", sig = "net.fake(host, port, dialogue [, opts]) -> fake",

@@ -287,15 +287,15 @@ function Client:read_request()
   if not method then refuse(target, major) end   -- the status and the reason
   local req = new_request(method, target, major, minor, target_ctl, self.peer)
   req.headers = net.http.headers(fields)
-  if req.version == "1.1" and #(seen.host or NONE) ~= 1 then refuse(400, "HTTP/1.1 needs exactly one Host") end
+  if req.version == "1.1" and seen.host ~= 1 then refuse(400, "HTTP/1.1 needs exactly one Host") end
   local mode, n = framing(req, seen)
   if mode == "length" and n > self.opts.maxbody then
     refuse(413, "the body is larger than " .. self.opts.maxbody .. " bytes")
   end
-  if mode == "chunked" or n > 0 then self:continue(req, seen.expect and table.concat(seen.expect, ", ")) end
+  if mode == "chunked" or n > 0 then self:continue(req, seen.expect) end
   if mode == "chunked" then req.body = self:read_chunked()
   else req.body = n > 0 and self:receive(n) or "" end
-  return req, seen.connection and table.concat(seen.connection, ", "):lower() or ""
+  return req, seen.connection or ""
 end
 
 -- ---- replying ---------------------------------------------------------
@@ -313,22 +313,35 @@ function Client:send(s)
   if not self.conn:send(s) then error("gone", 0) end
 end
 
-local status_lines = {}   -- status -> "HTTP/1.1 200 OK\r\n", made on first use
+local status_lines = {}   -- status -> "HTTP/1.1 200 OK", made on first use
+local length_lines, nlength_lines = {}, 0  -- n -> "Content-Length: n" (at most 1024 kept)
 
--- The head of a reply: status line and field lines ("Name: value": the
--- list `lines`, then the lines `framing` and `connection`, either may be
--- nil). Takes `lines` over (appends to it).
-local function head(status, lines, framing, connection)
+-- "Content-Length: n".
+local function content_length(n)
+  local line = length_lines[n]
+  if line then return line end
+  line = "Content-Length: " .. n
+  if nlength_lines < 1024 then length_lines[n], nlength_lines = line, nlength_lines + 1 end
+  return line
+end
+
+-- A reply's head, and body when given, as one string: `lines` is the list
+-- of field lines ("Name: value") from [2] on ([1] is kept for the status
+-- line), then the lines `framing` and `connection` (either may be nil).
+-- Takes `lines` over.
+local function head(status, lines, framing, connection, body)
   local n = #lines
   if framing then n = n + 1; lines[n] = framing end
   if connection then n = n + 1; lines[n] = connection end
   local status_line = status_lines[status]
   if not status_line then
-    status_line = "HTTP/1.1 " .. status .. " " .. (REASONS[status] or "Unknown") .. "\r\n"
+    status_line = "HTTP/1.1 " .. status .. " " .. (REASONS[status] or "Unknown")
     status_lines[status] = status_line   -- at most 900 of them: statuses are 100-999
   end
-  if n == 0 then return status_line .. "\r\n" end
-  return status_line .. table.concat(lines, "\r\n") .. "\r\n\r\n"
+  lines[1] = status_line
+  lines[n + 1] = ""
+  lines[n + 2] = body or ""
+  return table.concat(lines, "\r\n")
 end
 
 -- Field names handlers returned that were found good: name -> lower case
@@ -336,7 +349,8 @@ end
 local field_names, known_names, MAX_KNOWN_NAMES = {}, 0, 256
 
 -- Check what the handler returned; returns status, the field lines (a
--- list of "Name: value", without the framing fields; for head), and
+-- list of "Name: value" from [2] on, without the framing fields; for
+-- head), and
 -- whether the handler asked to close ("Connection: close"), or raises a
 -- description of the fault.
 local function checked_reply(status, headers)
@@ -346,7 +360,7 @@ local function checked_reply(status, headers)
   if headers ~= nil and type(headers) ~= "table" then
     error("handler returned headers of type " .. type(headers) .. " (a table expected)", 0)
   end
-  local lines, has_date, has_server, close = {}, false, false, false
+  local lines, has_date, has_server, close = { false }, false, false, false  -- [1]: head's
   for k, v in pairs(headers or NONE) do
     if type(v) ~= "string" then v = tostring(v) end
     local low = field_names[k]
@@ -378,7 +392,12 @@ function Client:reply(req, status, fields, body, keep)
   local bodiless = req.method == "HEAD" or status < 200 or status == 204 or status == 304
   local framing   -- Content-Length or Transfer-Encoding, when the status has a body
   local conn_field = keep and (req.version == "1.0" and "Connection: keep-alive") or (not keep and "Connection: close")
-  if type(body) == "function" then
+  if body == nil then body = "" end
+  if type(body) == "string" then
+    if status >= 200 and status ~= 204 and status ~= 304 then framing = content_length(#body) end
+    self:send(head(status, fields, framing, conn_field, not bodiless and body or nil))
+    return keep
+  elseif type(body) == "function" then
     if req.version == "1.0" and not bodiless then keep, conn_field = false, "Connection: close"
     elseif status >= 200 and status ~= 204 and status ~= 304 then framing = "Transfer-Encoding: chunked" end
     self:send(head(status, fields, framing, conn_field))
@@ -395,7 +414,7 @@ function Client:reply(req, status, fields, body, keep)
   elseif io.type(body) == "file" then
     local size = body:seek("end")
     body:seek("set")
-    if status >= 200 and status ~= 204 and status ~= 304 then framing = "Content-Length: " .. (size or 0) end
+    if status >= 200 and status ~= 204 and status ~= 304 then framing = content_length(size or 0) end
     local ok, err = pcall(function()
       self:send(head(status, fields, framing, conn_field))
       if bodiless then return end
@@ -409,13 +428,7 @@ function Client:reply(req, status, fields, body, keep)
     if not ok then error(err, 0) end
     return keep
   end
-  body = body == nil and "" or body
-  if type(body) ~= "string" then
-    error("handler returned a body of type " .. type(body) .. " (string, function or file expected)", 0)
-  end
-  if status >= 200 and status ~= 204 and status ~= 304 then framing = "Content-Length: " .. #body end
-  self:send(head(status, fields, framing, conn_field) .. (bodiless and "" or body))
-  return keep
+  error("handler returned a body of type " .. type(body) .. " (string, function or file expected)", 0)
 end
 
 -- Answer a refusal (status, why) and end the connection: send, then drain
@@ -424,8 +437,8 @@ end
 function Client:refused(r)
   local body = r.status .. " " .. (REASONS[r.status] or "") .. ": " .. r.why .. "\n"
   local ok = pcall(self.send, self, head(r.status,
-    { date_field(), server_field(), "Content-Type: text/plain" },
-    "Content-Length: " .. #body, "Connection: close") .. body)
+    { false, date_field(), server_field(), "Content-Type: text/plain" },
+    content_length(#body), "Connection: close", body))
   if not ok or r.status == 408 then return end
   self.conn:shutdown("send")
   local stop, got = net.now() + LINGER, 0
@@ -521,8 +534,9 @@ end
 function M.serve(host, port, handler, opts)
   local o = options(handler, opts)
   local srv, err = serve(host, port, function(conn)
-    Client.new(conn, o, handler, serve.hostport(conn:getpeername())):serve()
+    Client.new(conn, o, handler, httphead.peer(conn)):serve()
   end, { backlog = o.backlog, family = o.family, max = o.max, linelimit = o.maxheader + 2,
+    defer = 1,   -- HTTP clients speak first: a client is taken once its request is coming
     tls = o.tls, handshake = o.handshake })
   -- at the prompt a failure says so by itself (netaux.h, "net.notice";
   -- net.http.serve tail-calls this, so its caller is the prompt's line)

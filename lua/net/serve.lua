@@ -14,7 +14,7 @@
 --       server and the client, and the server goes on serving. It does NOT
 --       make the script's exit status 1 (a dying task does): the server
 --       survived it; a test that needs to notice can catch errors itself.
---       opts: backlog, family, linelimit (as net.listen), timeout (seconds
+--       opts: backlog, family, linelimit, defer (as net.listen), timeout (seconds
 --       for each call on a client's connection; nil: none), max (clients
 --       served at once, default 1000; more wait in the listen backlog),
 --       tls = {cert, key [, ca, alpn, minversion]} (as net.listen: the
@@ -46,7 +46,7 @@ local DEFAULT_MAX = 1000
 local BACKOFF = 0.1       -- seconds to wait after accept runs out of something
 local FULL_POLL = 0.01    -- seconds between looks for a free slot when max is reached
 
-local KNOWN = { backlog = true, family = true, linelimit = true, timeout = true, max = true,
+local KNOWN = { backlog = true, family = true, linelimit = true, defer = true, timeout = true, max = true,
   tls = true, handshake = true }
 
 local Server = {}
@@ -85,19 +85,20 @@ local function traceback(m)
   return debug.traceback(m, 2)
 end
 
--- Lets a client go (to-be-closed in serve_client): forgets its connection
--- and uncounts it.
+-- Lets a client go (to-be-closed in serve_client): forgets its connection,
+-- uncounts it and closes it (as the connection's own __close does).
 local Leave = { __close = function(self)
-  self.srv.conns[self.c] = nil
-  self.srv.nclients = self.srv.nclients - 1
+  local srv, c = self.srv, self.c
+  srv.conns[c] = nil
+  srv.nclients = srv.nclients - 1
+  getmetatable(c).__close(c)
 end }
 
 -- One client: run the handler, then close the connection whatever happened.
--- The connection and the count are let go in to-be-closed variables, so a
--- task:cancel() (coroutine.close semantics) closes and uncounts them too.
--- With TLS the handshake comes first, within srv.handshake seconds.
+-- The connection is let go in a to-be-closed variable, so a task:cancel()
+-- (coroutine.close semantics) closes and uncounts it too. With TLS the
+-- handshake comes first, within srv.handshake seconds.
 local function serve_client(srv, c)
-  local conn <close> = c
   local _ <close> = setmetatable({ srv = srv, c = c }, Leave)
   srv.conns[c] = true
   if srv.tls then
@@ -198,11 +199,12 @@ function M.serve(host, port, handler, opts)
   local max
   opts, max = checkargs(handler, opts)
   local sock, err = net.listen(host, port,
-    { backlog = opts.backlog, family = opts.family, linelimit = opts.linelimit, tls = opts.tls })
+    { backlog = opts.backlog, family = opts.family, linelimit = opts.linelimit, tls = opts.tls,
+      defer = opts.defer })
   if not sock then notice(err) return nil, err end
   local srv = setmetatable({ sock = sock, handler = handler, timeout = opts.timeout, max = max,
     tls = opts.tls ~= nil, handshake = opts.handshake or 10, failed_handshakes = 0,
-    nclients = 0, conns = setmetatable({}, { __mode = "k" }), closed = false }, Server)
+    nclients = 0, conns = {}, closed = false }, Server)   -- conns: Leave takes each out
   srv.name = hostport(sock:getsockname())
   srv.task = net.spawn(accept_loop, srv)
   M.describe(srv.task, function()
