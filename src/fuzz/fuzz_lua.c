@@ -127,7 +127,7 @@ static int l_memconn(lua_State *Ls) {
   io.state = m;
   if (io.fd < 0) abort();
   c = conn_new(Ls, linemax > 0 ? (size_t)linemax : 0, -1);
-  conn_attach(c, &io, &peer);
+  conn_attach(c, &io, &peer, NULL);
   return 1;
 }
 
