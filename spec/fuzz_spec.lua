@@ -38,4 +38,30 @@ describe("found by fuzzing", function()
     assert.are.equal("X-A: 1 2\\x110\\x1b[2J\nServer: nginx", tostring(h))
     assert.are.equal("1 2\0170\27[2J", h["x-a"])
   end)
+
+  -- spec/fuzz/http_request/crash-empty-lines-split-cr.http: four empty lines
+  -- before a request are refused ("no request line"), but when a read ended
+  -- between the CR and the LF of one, the empty lines skipped so far were
+  -- not counted (src/httphead.c) and the outcome depended on the split.
+  it("crash-empty-lines-split-cr: empty lines before a request count however the bytes come", function()
+    local net = require "net"
+    local serve = require "net.httpserve"
+    local s = assert(net.listen("127.0.0.1", 0))
+    local _, port = s:getsockname()
+    local function outcome(pieces)
+      local c <close> = assert(net.connect("127.0.0.1", port))
+      local a <close> = assert(s:accept(5))
+      net.spawn(function()
+        for _, p in ipairs(pieces) do c:send(p) net.sleep(0.05) end
+      end)
+      local req, status, why = serve.read_request(a, { timeout = 5 })
+      return tostring(req) .. " " .. tostring(status) .. " " .. tostring(why)
+    end
+    local rest = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    assert.are.equal("nil 400 no request line", outcome { "\r\n\r\n\n\r\n" .. rest })
+    assert.are.equal("nil 400 no request line", outcome { "\r\n\r\n\n\r", "\n" .. rest })
+    assert.are.equal("nil 400 no request line", outcome { "\r", "\n\r", "\n\n\r", "\n" .. rest })
+    assert.is_truthy(outcome { "\r\n\r", "\n" .. rest }):find("^table")
+    s:close()
+  end)
 end)

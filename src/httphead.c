@@ -82,8 +82,8 @@ static size_t head_end(const char *buf, size_t n, size_t *from, size_t *first) {
   }
 }
 
-/* Drop the empty lines at the start of b; returns how many, or -1 when
-   the data ends inside one (a lone CR: wait for more). */
+/* Drop the empty lines at the start of b; returns how many. (A CR whose
+   LF has not come yet stays: the next call takes the line when it has.) */
 static int skip_empty(buffer *b) {
   int n = 0;
   for (;;) {
@@ -91,7 +91,6 @@ static int skip_empty(buffer *b) {
     size_t len = buffer_len(b);
     if (len >= 1 && p[0] == '\n') buffer_consume(b, 1);
     else if (len >= 2 && p[0] == '\r' && p[1] == '\n') buffer_consume(b, 2);
-    else if (len == 1 && p[0] == '\r') return -1;
     else return n;
     n++;
   }
