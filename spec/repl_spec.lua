@@ -363,6 +363,13 @@ describe("net.pretty", function()
     assert.truthy(pretty({ bad }):find("__tostring failed", 1, true))
   end)
 
+  it("indents the lines of a several-line __tostring inside a table (req.headers)", function()
+    local h = setmetatable({}, { __tostring = function() return "Host: x\nAccept: */*" end })
+    assert.are.equal('{\n  headers = Host: x\n    Accept: */*,\n  method = "GET"\n}',
+      pretty({ headers = h, method = "GET" }))
+    assert.are.equal("Host: x\nAccept: */*", pretty(h))   -- alone: as tostring gives it
+  end)
+
   it("show() prints the prompt's way: raw strings, tabs between values", function()
     assert.are.equal("a\tnil\t{ 1 }\t2", pretty.show("a", nil, { 1 }, 2))
   end)
