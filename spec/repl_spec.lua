@@ -316,6 +316,13 @@ describe("argument errors at the prompt", function()
       assert.are.equal("stdin:1: bad argument", got[i]:sub(1, 21), got[i])
       assert.truthy(got[i]:find(l[2], 1, true), got[i])
     end
+    -- and, as for C's, no traceback through net's own files
+    assert.falsy(err:find("stack traceback", 1, true), err)
+    -- a function typed at the prompt still gets one (the error came from deeper)
+    _, _, _, err = common.run(common.netlua .. " -i",
+      'function f() net.http.serve("127.0.0.1", 0) end\nf()\n')
+    assert.truthy(err:find("stdin:1: bad argument #3 to 'serve'", 1, true), err)
+    assert.truthy(err:find("stack traceback", 1, true), err)
   end)
 end)
 
