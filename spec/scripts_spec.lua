@@ -63,6 +63,12 @@ describe("scripts", function()
     conventions("smtp_send.lua", "--bogus")
     conventions("telnet.lua", "--bogus")
     conventions("relay.lua", "--bogus")
+    -- netlua.1 sends the reader to dig.lua's and http_get.lua's --help for their statuses
+    for _, name in ipairs { "dig.lua", "http_get.lua" } do
+      local c, o = run(name, "--help")
+      assert.are.equal(0, c)
+      assert.truthy(o:find("\nExits 0 ", 1, true), name .. " --help lacks its exit statuses")
+    end
     local code, out, err = run("myip.lua", "--help")
     assert.are.equal(0, code)
     assert.matches("^usage: myip%.lua", out)
