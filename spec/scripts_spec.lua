@@ -120,6 +120,15 @@ describe("scripts", function()
       return tonumber(code), body
     end
 
+    it("says why it will not serve DIR: missing, or a file (status 1)", function()
+      local code, out, err = run("http_server.lua", "-p 0 " .. q(dir .. "/nosuch"))
+      assert.are.same({ 1, "" }, { code, out })
+      assert.are.equal("http_server.lua: " .. dir .. "/nosuch: no such directory\n", err)
+      code, out, err = run("http_server.lua", "-p 0 " .. q(dir .. "/www/hello.txt"))
+      assert.are.same({ 1, "" }, { code, out })
+      assert.are.equal("http_server.lua: " .. dir .. "/www/hello.txt: not a directory\n", err)
+    end)
+
     it("says where it serves, and serves files, index.html, types and the JSON API", function()
       local f = io.open(dir .. "/server.log")
       local first = f:read("l")
