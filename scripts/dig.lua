@@ -31,7 +31,11 @@ TYPE (default A) and print the answer section as dig does.
   +tcp       ask over TCP
   +time=S    give up after S seconds in all (default 5)
   +tries=N   tries per server within the time (default 2)
-  --help     this text]]
+  --help     this text
+Exits 0 when the server answered (even with no record of the type), 1 for
+NXDOMAIN, SERVFAIL or REFUSED (dig exits 0), 9 when no server could be
+reached and 10 for a server or -x address it cannot use (as dig), 2 on a
+bad option.]]
 
 local TYPES = { A = 1, AAAA = 1, MX = 1, TXT = 1, NS = 1, CNAME = 1, SOA = 1,
   SRV = 1, PTR = 1, CAA = 1 }

@@ -20,7 +20,7 @@ without index.html is 403 (no listings).
 One line per request goes to standard error. Clients are served at once
 (a task each); the realpath look-up forks a process per file request,
 which is the price of symlink safety without C.
-Exits 1 when it cannot listen or DIR is not a directory, 2 on a bad option.
+Exits 1 when it cannot listen or DIR is missing or not a directory, 2 on a bad option.
 ]]
 
 local net = require "net"
@@ -199,7 +199,7 @@ local function main(args)
   if o.help then print(USAGE) return 0 end
   local root, kind = realpath(o.dir)
   if not root or kind ~= "d" then
-    io.stderr:write("http_server.lua: ", o.dir, ": not a directory\n")
+    io.stderr:write("http_server.lua: ", o.dir, root and ": not a directory\n" or ": no such directory\n")
     return 1
   end
   local srv, lerr = net.http.serve(o.bind, o.port, handler(root))

@@ -24,6 +24,26 @@ describe("docs", function()
     assert.truthy(readme:find("\n" .. shown .. "\n", 1, true), "README lacks: " .. shown)
   end)
 
+  it("README's two web servers run one after the other in one session (port freed)", function()
+    local readme = slurp("README.md")
+    local port = tostring(require("spec.support.tcp_helper").free_port())
+    local input = {}
+    for _, title in ipairs { "**Telnet to port 80", "**Fetch a page" } do
+      local at = assert(readme:find(title, 1, true), title)
+      local section = readme:sub(at, (readme:find("\n%*%*%u", at + 2)))  -- not "*** closed"
+      for line in section:gmatch("\n> ([^\n]*)") do
+        if not line:find("18080", 1, true) and not line:find("headers[", 1, true) then
+          input[#input + 1] = (line:gsub("8080", port))
+        end
+      end
+    end
+    local _, code, out, err = common.run(common.netlua .. " -i", table.concat(input, "\n") .. "\n")
+    assert.are.equal(0, code, err)
+    assert.falsy(err:find("already in use", 1, true), err)
+    assert.falsy(err:find("error in task", 1, true), err)
+    assert.truthy(out:find("hello /students", 1, true), out)
+  end)
+
   it("netlua.1 covers net's parts, the dialogue methods and the scripts", function()
     local _, code, page, err = common.run("MANWIDTH=200 man -l doc/netlua.1 | col -b")
     assert.are.equal(0, code, err)

@@ -316,6 +316,13 @@ describe("argument errors at the prompt", function()
       assert.are.equal("stdin:1: bad argument", got[i]:sub(1, 21), got[i])
       assert.truthy(got[i]:find(l[2], 1, true), got[i])
     end
+    -- and, as for C's, no traceback through net's own files
+    assert.falsy(err:find("stack traceback", 1, true), err)
+    -- a function typed at the prompt still gets one (the error came from deeper)
+    _, _, _, err = common.run(common.netlua .. " -i",
+      'function f() net.http.serve("127.0.0.1", 0) end\nf()\n')
+    assert.truthy(err:find("stdin:1: bad argument #3 to 'serve'", 1, true), err)
+    assert.truthy(err:find("stack traceback", 1, true), err)
   end)
 end)
 
@@ -361,6 +368,13 @@ describe("net.pretty", function()
     local bad = setmetatable({}, { __tostring = function() error("no") end })
     assert.are.equal("{ OBJ }", pretty({ obj }))
     assert.truthy(pretty({ bad }):find("__tostring failed", 1, true))
+  end)
+
+  it("indents the lines of a several-line __tostring inside a table (req.headers)", function()
+    local h = setmetatable({}, { __tostring = function() return "Host: x\nAccept: */*" end })
+    assert.are.equal('{\n  headers = Host: x\n    Accept: */*,\n  method = "GET"\n}',
+      pretty({ headers = h, method = "GET" }))
+    assert.are.equal("Host: x\nAccept: */*", pretty(h))   -- alone: as tostring gives it
   end)
 
   it("show() prints the prompt's way: raw strings, tabs between values", function()

@@ -63,6 +63,12 @@ describe("scripts", function()
     conventions("smtp_send.lua", "--bogus")
     conventions("telnet.lua", "--bogus")
     conventions("relay.lua", "--bogus")
+    -- netlua.1 sends the reader to dig.lua's and http_get.lua's --help for their statuses
+    for _, name in ipairs { "dig.lua", "http_get.lua" } do
+      local c, o = run(name, "--help")
+      assert.are.equal(0, c)
+      assert.truthy(o:find("\nExits 0 ", 1, true), name .. " --help lacks its exit statuses")
+    end
     local code, out, err = run("myip.lua", "--help")
     assert.are.equal(0, code)
     assert.matches("^usage: myip%.lua", out)
@@ -113,6 +119,15 @@ describe("scripts", function()
       local body, code = out:match("^(.*)\n(%d+)$")
       return tonumber(code), body
     end
+
+    it("says why it will not serve DIR: missing, or a file (status 1)", function()
+      local code, out, err = run("http_server.lua", "-p 0 " .. q(dir .. "/nosuch"))
+      assert.are.same({ 1, "" }, { code, out })
+      assert.are.equal("http_server.lua: " .. dir .. "/nosuch: no such directory\n", err)
+      code, out, err = run("http_server.lua", "-p 0 " .. q(dir .. "/www/hello.txt"))
+      assert.are.same({ 1, "" }, { code, out })
+      assert.are.equal("http_server.lua: " .. dir .. "/www/hello.txt: not a directory\n", err)
+    end)
 
     it("says where it serves, and serves files, index.html, types and the JSON API", function()
       local f = io.open(dir .. "/server.log")

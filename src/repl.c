@@ -52,12 +52,17 @@ static void report(repl *r) {
 
 /* True when the error being handled was raised by the typed chunk itself
    (or a C function it called directly): no Lua function other than the
-   chunk is on the stack below the handler. */
-static int raised_by_chunk(lua_State *L) {
+   chunk is on the stack below the handler. An error that names the typed
+   line (msg "stdin:...") raised by net's own Lua parts ("@lua/net/...",
+   e.g. net.http.serve's "bad argument") counts as the chunk's, as the
+   same mistake made with a C function of net does. */
+static int raised_by_chunk(lua_State *L, const char *msg) {
   lua_Debug ar;
+  int blamed = msg && strncmp(msg, "stdin:", 6) == 0;
   for (int level = 1; lua_getstack(L, level, &ar); level++) {
     lua_getinfo(L, "S", &ar);
     if (strcmp(ar.what, "main") == 0) return 1;
+    if (blamed && strncmp(ar.source, "@lua/net/", 9) == 0) continue;
     if (strcmp(ar.what, "Lua") == 0) return 0;
   }
   return 0;
@@ -70,7 +75,7 @@ static int raised_by_chunk(lua_State *L) {
 static int prompt_msghandler(lua_State *L) {
   size_t len;
   const char *msg = lua_tolstring(L, 1, &len);
-  if (msg && ((len >= 12 && strcmp(msg + len - 12, "interrupted!") == 0) || raised_by_chunk(L)))
+  if (msg && ((len >= 12 && strcmp(msg + len - 12, "interrupted!") == 0) || raised_by_chunk(L, msg)))
     return 1;
   return netlua_msghandler(L);
 }

@@ -13,7 +13,8 @@ Rules (format):
     strings longer than opts.max_string (2000) bytes are cut, with a note
     of how many bytes were left out;
   - numbers, booleans and nil as tostring gives them; functions, threads and
-    userdata (and tables with __tostring) as tostring gives them, unquoted;
+    userdata (and tables with __tostring) as tostring gives them, unquoted
+    (inside a table the lines after the first indented under the entry);
   - a table: its array part (1..n) first, in order and without keys, then
     the other keys sorted: numbers in order, then `name` and `type` (what a
     record is, e.g. an interface or a DNS record), then the other strings,
@@ -206,7 +207,18 @@ end
 local function render(ctx, v, ind, head, tail, depth)
   local o = ctx.o
   if is_scalar(v) then
-    emit(ctx, ind .. head .. scalar(v, o) .. tail)
+    local text = scalar(v, o)
+    if ind == "" and head == "" or not text:find("\n", 1, true) then
+      emit(ctx, ind .. head .. text .. tail)
+      return
+    end
+    -- a several-line __tostring (HTTP headers) inside a table: its lines
+    -- after the first indented under the entry, not at the margin
+    local first = true
+    for line in (text .. tail):gmatch("[^\n]*") do
+      if first then emit(ctx, ind .. head .. line) first = false
+      else emit(ctx, ind .. "  " .. line) end
+    end
     return
   end
   if ctx.ancestors[v] then
