@@ -94,12 +94,14 @@ local Leave = { __close = function(self)
   getmetatable(c).__close(c)
 end }
 
--- One client: run the handler, then close the connection whatever happened.
+-- One client (client.c; client is its task's Leave object): run the
+-- handler, then close the connection whatever happened.
 -- The connection is let go in a to-be-closed variable, so a task:cancel()
 -- (coroutine.close semantics) closes and uncounts it too. With TLS the
 -- handshake comes first, within srv.handshake seconds.
-local function serve_client(srv, c)
-  local _ <close> = setmetatable({ srv = srv, c = c }, Leave)
+local function serve_client(srv, client)
+  local _ <close> = client
+  local c = client.c
   srv.conns[c] = true
   if srv.tls then
     local ok = srv.sock:handshake(c, srv.handshake)
@@ -113,15 +115,16 @@ local function serve_client(srv, c)
   if not ok and not srv.closed then report(srv, hostport(c:getpeername()), err) end
 end
 
--- A client's task: serves client c, then, while more clients wait in the
+-- A client's task: serves client.c, then, while more clients wait in the
 -- listen backlog (an accept that need not wait), the next ones, at most
 -- M.reuse in all: a busy server makes a task per M.reuse clients, not per
--- client. holder.c: the client being served (for the description).
-local function client_task(srv, c, holder)
+-- client. client: the task's Leave object, {srv, c}, c the connection
+-- being served (also for the description).
+local function client_task(srv, c, client)
   local reuse = M.reuse
   for i = 1, reuse do
-    holder.c = c
-    serve_client(srv, c)
+    client.c = c
+    serve_client(srv, client)
     if i == reuse or srv.closed or srv.nclients >= srv.max then return end
     c = srv.sock:accept(0, not srv.tls)
     if not c then return end
@@ -141,10 +144,10 @@ local function accept_loop(srv)
       if c then
         if srv.closed then c:close(); break end
         srv.nclients = srv.nclients + 1
-        local holder = { c = c }
-        local t = net.spawn(client_task, srv, c, holder)
+        local client = setmetatable({ srv = srv, c = c }, Leave)
+        local t = net.spawn(client_task, srv, c, client)
         M.describe(t, function()  -- asked for by net.tasks() only: made then
-          return "net.serve client " .. hostport(holder.c:getpeername()) .. " of " .. srv.name
+          return "net.serve client " .. hostport(client.c:getpeername()) .. " of " .. srv.name
         end)
       elseif err == "closed" or srv.closed then
         break
