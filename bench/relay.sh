@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.." || exit 1
 . bench/tcp_common.shlib
 BYTES=${BYTES:-1073741824}
 RUNS=${RUNS:-3}
-PORT_BASE=${PORT_BASE:-39400}
+PORT_BASE=${PORT_BASE:-19400}
 
 # Wait until 127.0.0.1:$1 accepts (bounded).
 wait_listen() {
