@@ -411,4 +411,100 @@ describe("regressions (issue #12)", function()
     assert.are.equal("reply", a:receive("a"))
     c:close(); a:close(); s:close()
   end)
+
+  local open_fds = common.open_fds
+
+  -- A listener on host whose accept queue is full (backlog 1 holds two
+  -- connections), so the next SYN is dropped and a connect to it waits;
+  -- returns it and the two connections holding the queue.
+  local function full_listener(host, port)
+    local s = net.listen(host, port or 0, { backlog = 1 })
+    if not s then return nil end
+    port = select(2, s:getsockname())
+    return s, { assert(net.connect(host, port)), assert(net.connect(host, port)) }
+  end
+
+  it("Ctrl-C at the prompt during connect, its TLS handshake, https or a TLS accept closes the socket at once " ..
+     "(it stayed open until collected)", function()
+    local pty = require "spec.support.pty"
+    local certs = require("spec.support.tls_helper").certs()
+    -- each PEERn task holds the other end and says, within 1.5 s of its
+    -- accept or connect, whether it saw the connection closed; the
+    -- collector is stopped, so only the fix can close it
+    local setup = 'collectgarbage("stop"); function nfd() local p = io.popen("ls /proc/$PPID/fd | wc -l") ' ..
+      'local n = tonumber(p:read("a")) p:close() return n end; function says(who, c) c:settimeout(1.5) ' ..
+      'local d, e = c:receive("a") print(who .. " sees " .. (d and "closed" or e)) c:close() end; ' ..
+      'function peer(s, who) net.spawn(function() says(who, s:accept()) end) end'
+    local function interrupt(line, who)
+      return { send = line .. "\r" }, { sleep = 0.4 }, { send = "\3" }, { expect = "interrupted!" },
+        { re = who .. " sees [a-z]+" }, { expect = "> " }
+    end
+    local steps = { { expect = "> " }, { send = setup .. "\r" }, { expect = "> " },
+      { send = 's = net.listen("127.0.0.1", 0); port = select(2, s:getsockname()); peer(s, "PEER1")\r' },
+      { expect = "> " } }
+    local function add(...) for _, x in ipairs({ ... }) do steps[#steps + 1] = x end end
+    add(interrupt('x = net.connect("127.0.0.1", port, {tls = true, timeout = 30})', "PEER1"))
+    add({ send = 'peer(s, "PEER2")\r' }, { expect = "> " })
+    add(interrupt('x = net.http.get("https://127.0.0.1:" .. port .. "/", {timeout = 30})', "PEER2"))
+    add({ send = ('t = net.listen("127.0.0.1", 0, {tls = {cert = %q, key = %q}}); tport = select(2, t:getsockname()); ' ..
+      'net.spawn(function() says("PEER3", net.connect("127.0.0.1", tport)) end)\r'):format(certs.good, certs.goodkey) },
+      { expect = "> " })
+    add(interrupt("y = t:accept()", "PEER3"))
+    -- the plain connect phase: the SYN is dropped, connect waits
+    add({ send = 'b = net.listen("127.0.0.1", 0, {backlog = 1}); bport = select(2, b:getsockname()); ' ..
+      'f1 = net.connect("127.0.0.1", bport); f2 = net.connect("127.0.0.1", bport); n0 = nfd()\r' }, { expect = "> " },
+      { send = 'x = net.connect("127.0.0.1", bport, {timeout = 30})\r' }, { sleep = 0.4 }, { send = "\3" },
+      { expect = "interrupted!" }, { expect = "> " },
+      { send = 'print("FDS " .. nfd() - n0, x)\r' }, { re = "FDS -?[0-9]+" }, { expect = "> " })
+    local r = pty.run(steps, { timeout = 5 })
+    assert(r.ok, r.why)
+    local out = pty.clean(r.out)
+    for i = 1, 3 do assert.truthy(out:find("PEER" .. i .. " sees closed", 1, true), out) end
+    assert.truthy(out:find("FDS 0\tnil", 1, true), out)
+  end)
+
+  it("a task cancelled while connecting (one attempt or two) or in its TLS handshake closes its sockets at once " ..
+     "(they stayed open until collected)", function()
+    collectgarbage("stop")
+    local open = {}
+    finally(function()
+      for _, x in ipairs(open) do x:close() end
+      collectgarbage("restart")
+    end)
+    local function hold(s, held)
+      open[#open + 1] = s
+      for _, c in ipairs(held or {}) do open[#open + 1] = c end
+      return s
+    end
+    local s4, held = full_listener("127.0.0.1")
+    hold(s4, held)
+    local port = select(2, s4:getsockname())
+    local n0 = open_fds()
+    local t = net.spawn(function() net.connect("127.0.0.1", port, { timeout = 10 }) end)
+    net.sleep(0.2)
+    assert.are.equal(n0 + 1, open_fds())  -- the attempt, waiting
+    assert.is_true(t:cancel())
+    assert.are.equal(n0, open_fds())
+    -- "localhost" is ::1 and 127.0.0.1 (no resolver): both attempts wait,
+    -- watched by an epoll fd of their own
+    local s6, held6 = full_listener("::1", port)
+    if s6 then
+      hold(s6, held6)
+      n0 = open_fds()
+      t = net.spawn(function() net.connect("localhost", port, { timeout = 10 }) end)
+      net.sleep(0.4)
+      assert.are.equal(n0 + 3, open_fds())
+      assert.is_true(coroutine.close(t))
+      assert.are.equal(n0, open_fds())
+    end
+    -- the TLS handshake with a peer that never answers: it sees the close
+    local silent = hold(assert(net.listen("127.0.0.1", 0)))
+    t = net.spawn(function() net.connect("127.0.0.1", select(2, silent:getsockname()), { tls = true, timeout = 10 }) end)
+    local a = hold(assert(silent:accept(2)))
+    net.sleep(0.1)
+    assert.is_true(t:cancel())
+    a:settimeout(1)
+    local data, err = a:receive("a")
+    assert.truthy(data, err)  -- the ClientHello, then the end of the stream
+  end)
 end)

@@ -281,43 +281,21 @@ static int waitfor(const transport *io) {
 
 /* ---- send ------------------------------------------------------------ */
 
-/* The interrupted-send rule. A send that has to wait puts a guard in a
-   to-be-closed slot of its frame. If an error unwinds the send while it
-   waits (Ctrl-C's "interrupted!"), the guard closes the connection: part
-   of the data may have gone and the count cannot be returned, so the
-   stream is in an unknown state. A send that ends (all sent, timeout,
-   error returned) disarms it. A receive has no guard: an interrupted
-   receive leaves the connection open and the data read so far buffered. */
-typedef struct sendguard { int armed; } sendguard;
+/* The interrupted-send rule. A send that has to wait puts a guard
+   (netaux.h) in a to-be-closed slot of its frame (slot 7). If an error
+   unwinds the send while it waits (Ctrl-C's "interrupted!"), the guard
+   closes the connection: part of the data may have gone and the count
+   cannot be returned, so the stream is in an unknown state. A send that
+   ends (all sent, timeout, error returned) disarms it. A receive has no
+   guard: an interrupted receive leaves the connection open and the data
+   read so far buffered. */
+enum { SEND_GUARD = 7 };
 
-/* __close of a guard: close its connection if an error unwinds the send. */
-static int guard_close(lua_State *L) {
-  sendguard *g = lua_touserdata(L, 1);
-  if (g->armed && !lua_isnil(L, 2) && lua_getiuservalue(L, 1, 1) == LUA_TUSERDATA) {
-    g->armed = 0;
-    conn_shut(L, lua_touserdata(L, -1));
-  }
+/* The undo of a send's guard: close the connection (at 1) if an error (at
+   2) unwinds the send; a cancelled task's send leaves it to its owner. */
+static int send_undo(lua_State *L) {
+  if (!lua_isnil(L, 2)) conn_shut(L, lua_touserdata(L, 1));
   return 0;
-}
-
-/* Push an armed guard for the connection at idx as a to-be-closed slot. */
-static void guard_push(lua_State *L, int idx) {
-  sendguard *g = lua_newuserdatauv(L, sizeof *g, 1);
-  g->armed = 1;
-  lua_pushvalue(L, idx);
-  lua_setiuservalue(L, -2, 1);
-  if (luaL_newmetatable(L, "netlua.sendguard")) {
-    lua_pushcfunction(L, guard_close);
-    lua_setfield(L, -2, "__close");
-  }
-  lua_setmetatable(L, -2);
-  lua_toclose(L, -1);
-}
-
-/* The send has ended: disarm its guard (slot 7) if it has one. */
-static void guard_disarm(lua_State *L) {
-  if (lua_gettop(L) >= 7 && lua_type(L, 7) == LUA_TUSERDATA)
-    ((sendguard *)lua_touserdata(L, 7))->armed = 0;
 }
 
 /* nil, err, last: the end of a send that did not send everything (nil
@@ -354,7 +332,7 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
     ssize_t n;
     int e;
     if (c->io.fd < 0) {
-      guard_disarm(L);
+      net_guard_disarm(L, SEND_GUARD);
       net_closed(L);
       return send_fail(L, c, sent, -1);
     }
@@ -369,15 +347,15 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
     e = errno;
     if (e == EAGAIN || e == EWOULDBLOCK) {
       if (loop_expired(deadline)) {
-        guard_disarm(L);
+        net_guard_disarm(L, SEND_GUARD);
         net_timeout(L);
         return send_fail(L, c, sent, 0);
       }
-      if (lua_gettop(L) < 7) guard_push(L, 1);
+      if (lua_gettop(L) < SEND_GUARD) net_guard_push(L, 1, send_undo);
       loop_wait(L, c->io.fd, waitfor(&c->io), deadline, ctx, send_k);
       continue;
     }
-    guard_disarm(L);
+    net_guard_disarm(L, SEND_GUARD);
     if (e == EPIPE) {
       net_closed(L);
     } else {
@@ -386,7 +364,7 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
     }
     return send_fail(L, c, sent, e);
   }
-  guard_disarm(L);
+  net_guard_disarm(L, SEND_GUARD);
   if (len) trace(L, 1, c, "send", data, len);
   lua_pushinteger(L, (lua_Integer)(first + len));
   return 1;

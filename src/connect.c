@@ -39,8 +39,11 @@ typedef struct attempt {
   int err;                /* why it failed (0: not failed) */
 } attempt;
 
-/* The attempts of one net.connect (a userdata, so an error or an
-   interrupt closes the fds at collection). */
+/* The attempts of one net.connect: a userdata in a to-be-closed slot of
+   the call (C_SET), which owns every attempt's fd until the winner's is
+   handed to the connection. An error that unwinds the call while it waits
+   (Ctrl-C's "interrupted!") or its task cancelled closes them at once, as
+   the interrupted-send rule does for send (conn.c); collection too. */
 typedef struct connset {
   int n, next, inflight, done;
   int epfd;               /* watches every attempt when several run */
@@ -83,14 +86,14 @@ static void cs_cleanup(lua_State *L, connset *s, int keep) {
   s->done = 1;
 }
 
-/* __gc of a connset. */
+/* __gc and __close of a connset: close what it still holds. */
 static int cs_gc(lua_State *L) {
   connset *s = lua_touserdata(L, 1);
   if (!s->done) cs_cleanup(L, s, -1);
   return 0;
 }
 
-/* A new connset for n addresses on the stack. */
+/* Push a new connset for n addresses, to be closed with the call's frame. */
 static connset *cs_new(lua_State *L, int n) {
   connset *s = lua_newuserdatauv(L, sizeof *s + (size_t)n * sizeof(attempt), 0);
   memset(s, 0, sizeof *s);
@@ -100,8 +103,11 @@ static connset *cs_new(lua_State *L, int n) {
   if (luaL_newmetatable(L, "netlua.connset")) {
     lua_pushcfunction(L, cs_gc);
     lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, cs_gc);
+    lua_setfield(L, -2, "__close");
   }
   lua_setmetatable(L, -2);
+  lua_toclose(L, -1);
   return s;
 }
 
@@ -251,6 +257,7 @@ static int cs_won(lua_State *L, connset *s, int i) {
   conn_attach(lua_touserdata(L, C_CONN), &io, &s->a[i].addr, NULL);
   lua_pushvalue(L, C_LABEL);
   conn_setlabel(L, C_CONN);
+  lua_closeslot(L, C_SET);  /* it holds nothing now; not by lua_settop (netaux.h) */
   lua_settop(L, C_CONN);
   conn_trace(L, C_CONN, "connected", NULL, 0);
   if (tlsconn_wanted(L, C_OPTS))  /* TLS hook: the handshake, same deadline */

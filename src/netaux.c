@@ -1,8 +1,9 @@
 /*
  * netaux.c: Lua helpers every part of `net` uses: options tables checked
  * for misspelt keys, a class's metatable made one way, and the two shapes
- * of a runtime failure (nil, "closed" and nil, message), and the notices
- * that make a failure typed at the prompt say so. See netaux.h.
+ * of a runtime failure (nil, "closed" and nil, message), the notices
+ * that make a failure typed at the prompt say so, and the guards that undo
+ * what an unwound call holds. See netaux.h.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -27,6 +28,52 @@ void net_newclass(lua_State *L, const char *name, const luaL_Reg *methods,
   lua_setfield(L, -2, "__close");
   lua_pushcfunction(L, tostring);
   lua_setfield(L, -2, "__tostring");
+}
+
+/* ---- guards ------------------------------------------------------------ */
+
+#define GUARD_MT "netlua.guard"
+
+/* A guard; user value 1: the value it guards. */
+typedef struct guard {
+  int armed;
+  lua_CFunction undo;
+} guard;
+
+/* __close of a guard: undo, once, if still armed (the error is at 2). */
+static int guard_close(lua_State *L) {
+  guard *g = lua_touserdata(L, 1);
+  if (!g->armed) return 0;
+  g->armed = 0;
+  lua_pushcfunction(L, g->undo);
+  lua_getiuservalue(L, 1, 1);
+  lua_pushvalue(L, 2);
+  lua_call(L, 2, 0);
+  return 0;
+}
+
+void net_guard_push(lua_State *L, int idx, lua_CFunction undo) {
+  guard *g;
+  idx = lua_absindex(L, idx);
+  g = lua_newuserdatauv(L, sizeof *g, 1);
+  g->armed = 1;
+  g->undo = undo;
+  lua_pushvalue(L, idx);
+  lua_setiuservalue(L, -2, 1);
+  if (luaL_newmetatable(L, GUARD_MT)) {
+    lua_pushcfunction(L, guard_close);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_setmetatable(L, -2);
+  lua_toclose(L, -1);
+}
+
+void net_guard_disarm(lua_State *L, int slot) {
+  guard *g = lua_gettop(L) >= slot ? luaL_testudata(L, slot, GUARD_MT) : NULL;
+  if (g) {
+    g->armed = 0;
+    lua_closeslot(L, slot);
+  }
 }
 
 int net_closed(lua_State *L) {

@@ -1,6 +1,6 @@
 /*
  * netaux.h: Lua helpers shared by every part of the `net` module (below
- * the parts, above the OS helpers): options, classes, failures.
+ * the parts, above the OS helpers): options, classes, failures, guards.
  */
 #ifndef NETLUA_NETAUX_H
 #define NETLUA_NETAUX_H
@@ -26,6 +26,25 @@ void net_checkopts_in(lua_State *L, int idx, int arg, const char *prefix, const 
    idempotent close), and __tostring; left at the top of the stack. */
 void net_newclass(lua_State *L, const char *name, const luaL_Reg *methods,
                   lua_CFunction gc, lua_CFunction tostring);
+
+/* Guards: how a call that waits gives back what it holds when it is
+   unwound instead of returning. The call pushes a guard at the top of its
+   stack, a to-be-closed slot (it stays in place until it is disarmed or
+   the call returns), for the value at idx. If the call's frame is left while the
+   guard is armed (an error unwinds it, such as Ctrl-C's "interrupted!",
+   or its task is cancelled: task:cancel, coroutine.close), `undo` is
+   called with that value and the error (nil for a cancelled task); a
+   return with the guard armed undoes too, so the call disarms it before
+   it hands over what the guard holds. Used by send (conn.c: the
+   interrupted-send rule) and the TLS handshake of connect and accept
+   (tlsconn.c). */
+void net_guard_push(lua_State *L, int idx, lua_CFunction undo);
+
+/* Disarm the guard at stack slot `slot`, if there is one there, and close
+   its slot (now nil), so that the stack may be cut below it: Lua 5.4.4's
+   lua_settop across a pending to-be-closed slot can use a stale stack
+   pointer. */
+void net_guard_disarm(lua_State *L, int slot);
 
 /* Push nil, "closed" (a method used after close, a peer gone); returns 2.
    Records a notice (below). */

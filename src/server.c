@@ -110,7 +110,7 @@ static int accept_k(lua_State *L, int status, lua_KContext ctx) {
       conn_attach(lua_touserdata(L, 3), &io, &peer, sock_is_any(&sv->local) ? NULL : &sv->local);
       lua_settop(L, 3);
       if (lua_getiuservalue(L, 1, 2) == LUA_TUSERDATA && !ctx)  /* TLS hook: listen's opts.tls */
-        return tlsconn_accept(L, 3, 4, deadline);
+        return tlsconn_accept(L, 3, 4, deadline, 1);
       lua_pop(L, 1);
       return 1;
     }
@@ -152,7 +152,7 @@ static int server_handshake(lua_State *L) {
   t = args_checktimeout(L, 3, -1);
   if (lua_getiuservalue(L, 1, 2) != LUA_TUSERDATA) return net_fail(L, "handshake: the server is not TLS");
   lua_pushnumber(L, loop_deadline(t));
-  return tlsconn_accept(L, 2, 4, lua_tonumber(L, 5));
+  return tlsconn_accept(L, 2, 4, lua_tonumber(L, 5), 0);
 }
 
 /* Stack of net.listen: 1 host, 2 port, 3 opts, 4 server. */

@@ -91,9 +91,20 @@ static int phase(const transport *io) {
 }
 
 /* The stack of a handshake: the connection, the context (or the options
-   it is made from), the deadline, the name to check (or nil). The
+   it is made from), the deadline, the name to check (or nil), and, when
+   the call made the connection (connect, accept), a guard (netaux.h). The
    continuation's context is 1 on the accepting side. */
-enum { H_CONN = 1, H_CTX, H_DEADLINE, H_NAME };
+enum { H_CONN = 1, H_CTX, H_DEADLINE, H_NAME, H_GUARD };
+
+/* The undo of a handshake's guard: the connection (at 1) is not handed
+   over yet, so an error unwinding the call (Ctrl-C) or its task cancelled
+   closes it now, quietly (its __gc), not at collection. A failed
+   handshake closes it too; starttls and server:handshake, whose caller
+   holds the connection, have no guard. */
+static int hs_undo(lua_State *L) {
+  luaL_callmeta(L, 1, "__gc");
+  return 0;
+}
 
 /* Push the host part of "host:port" / "[v6]:port" (withport) or of a host
    as given ("name", "::1", "[::1]"), zone dropped: the name to check. */
@@ -140,6 +151,7 @@ static int hs_fail(lua_State *L, int server, int named) {
 static int hs_done(lua_State *L, const tlslib *lib, transport *io) {
   lib->pushsummary(L, io);
   conn_trace(L, H_CONN, "tls", lua_tostring(L, -1), lua_rawlen(L, -1));
+  net_guard_disarm(L, H_GUARD);
   lua_settop(L, H_CONN);
   return 1;
 }
@@ -168,11 +180,15 @@ static int hs_k(lua_State *L, int status, lua_KContext server) {
 }
 
 /* Start a handshake; the stack is H_CONN..H_NAME (H_CTX: a context, or
-   the options to make one from). The transport becomes TLS now. */
-static int hs_begin(lua_State *L, int server) {
+   the options to make one from). The transport becomes TLS now. guard:
+   the call made the connection (a guard closes it if the call is
+   unwound). */
+static int hs_begin(lua_State *L, int server, int guard) {
   transport *io = conn_transport(conn_check(L, H_CONN));
   const char *err;
-  const tlslib *lib = tlslib_load(&err);
+  const tlslib *lib;
+  if (guard) net_guard_push(L, H_CONN, hs_undo);
+  lib = tlslib_load(&err);
   if (lib == NULL) {
     lua_pushstring(L, err);
     return hs_fail(L, server, 1);
@@ -214,7 +230,7 @@ int tlsconn_connect(lua_State *L, int conn, int opts, int host, double deadline)
     pushhost(L, lua_tostring(L, host), 0);
   }
   hs_stack(L);
-  return hs_begin(L, 0);
+  return hs_begin(L, 0, 1);
 }
 
 int tlsconn_listen(lua_State *L, int opts, int server, int uv, const char *label) {
@@ -233,14 +249,14 @@ int tlsconn_listen(lua_State *L, int opts, int server, int uv, const char *label
   return 0;
 }
 
-int tlsconn_accept(lua_State *L, int conn, int ctx, double deadline) {
+int tlsconn_accept(lua_State *L, int conn, int ctx, double deadline, int owned) {
   double cap = loop_deadline(TLSCONN_ACCEPT_MAX);
   lua_pushvalue(L, conn);
   lua_pushvalue(L, ctx);
   lua_pushnumber(L, deadline < 0 || cap < deadline ? cap : deadline);
   lua_pushnil(L);
   hs_stack(L);
-  return hs_begin(L, 1);
+  return hs_begin(L, 1, owned);
 }
 
 /* ---- methods ----------------------------------------------------------- */
@@ -278,7 +294,7 @@ static int conn_starttls(lua_State *L) {
   } else if (server) {
     lua_pushnil(L);
   }
-  return hs_begin(L, server);
+  return hs_begin(L, server, 0);
 }
 
 /* conn:tlsinfo() -> table (see tlsinfo.h), or nil, "not TLS". */

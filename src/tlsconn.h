@@ -37,7 +37,9 @@ int tlsconn_wanted(lua_State *L, int opts);
    `conn` with opts.tls of `opts`, checking the name `host` (or
    tls.servername), within `deadline`. Returns as a lua_CFunction does
    (the connection, or nil and a message), from a continuation if it
-   waits: call it as `return tlsconn_connect(...)`. */
+   waits: call it as `return tlsconn_connect(...)`. The connection is not
+   handed over yet: an error unwinding the call (Ctrl-C) or its task
+   cancelled closes it at once. */
 int tlsconn_connect(lua_State *L, int conn, int opts, int host, double deadline);
 
 /* net.listen: if the options at `opts` have tls, make the server context
@@ -48,7 +50,9 @@ int tlsconn_listen(lua_State *L, int opts, int server, int uv, const char *label
 /* server:accept, once accepted: the server handshake on the connection at
    `conn` with the context at `ctx`, within `deadline` (capped by
    TLSCONN_ACCEPT_MAX). Returns like tlsconn_connect; the server itself is
-   untouched by a failure. */
-int tlsconn_accept(lua_State *L, int conn, int ctx, double deadline);
+   untouched by a failure. owned: accept made the connection, so an error
+   unwinding the call (Ctrl-C) or its task cancelled closes it at once (as
+   tlsconn_connect does); 0 for server:handshake, whose caller holds it. */
+int tlsconn_accept(lua_State *L, int conn, int ctx, double deadline, int owned);
 
 #endif

@@ -5,12 +5,9 @@ local M = {}
 M.netlua = os.getenv("NETLUA") or "build/netlua"
 M.root = os.getenv("PWD")
 
--- Number of open descriptors of this process, after a full collection (so
--- files and sockets that earlier specs dropped are closed first, not in the
--- middle of a spec).
-function M.count_fds()
-  collectgarbage()
-  collectgarbage()
+-- Number of open descriptors of this process now, without collecting
+-- first (what a call left open to the collector is counted).
+function M.open_fds()
   -- the count goes through a file, not a pipe: a pipe's own descriptors
   -- were sometimes counted once too often
   local tmp = os.tmpname()
@@ -20,6 +17,15 @@ function M.count_fds()
   f:close()
   os.remove(tmp)
   return n
+end
+
+-- Number of open descriptors of this process, after a full collection (so
+-- files and sockets that earlier specs dropped are closed first, not in the
+-- middle of a spec).
+function M.count_fds()
+  collectgarbage()
+  collectgarbage()
+  return M.open_fds()
 end
 
 -- A shell command prefix that runs stock lua5.4 with build/net.so on
