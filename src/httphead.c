@@ -23,18 +23,20 @@
  *     connection: what follows it (a body, the next request) stays for the
  *     next receive. The transcript sees the head as received data.
  *
- *   parse(head [, "fields"]) -> method, target, major, minor, fields, framing,
- *       target_ctl; or nil, status, why. With "fields": the text is header
- *       fields alone (a chunked body's trailers) -> fields, framing.
+ *   parse(head [, "fields"]) -> method, target, major, minor, fields, lengths,
+ *       encodings, hosts, connection, expect, target_ctl; or nil, status, why.
+ *       With "fields": the text is header fields alone (a chunked body's
+ *       trailers) -> fields.
  *     The request line "METHOD SP TARGET SP HTTP/d.d" (the method a token,
  *     target and method free of white space; target_ctl: the target holds
  *     a control byte) and the header fields, each "name: value" with the
  *     name a token and the value, without the spaces and tabs around it,
  *     free of control bytes but tab. fields: {name, value, name, value, ...}
- *     in order (net.http.headers takes it); framing: the fields the server
- *     reads itself: content-length and transfer-encoding (the list of
- *     their values), host (how many), connection and expect (the values
- *     joined with ", ", in lower case); absent ones are nil. Refused:
+ *     in order (net.http.headers takes it); then the fields the server
+ *     reads itself: lengths and encodings, the lists of the Content-Length
+ *     and Transfer-Encoding values; hosts, how many Host fields; connection
+ *     and expect, the values joined with ", ", in lower case; nil when
+ *     absent. Refused:
  *     400 "malformed request line", 400 "obsolete line folding", 400
  *     "malformed header field", 400 "control characters in a header value",
  *     431 "too many header fields" (over MAXFIELDS).
@@ -225,7 +227,8 @@ static int ctl(unsigned char ch) {
   return ch < 32 || ch == 127;
 }
 
-/* The fields parse sums up in `framing`: how (see note_framing). */
+/* The fields parse sums up after `fields`, in this order: how (see
+   note_framing). */
 enum { LIST, COUNT, JOIN };
 static const struct { const char *name; int how; } framing_names[] = {
   {"content-length", LIST}, {"transfer-encoding", LIST}, {"host", COUNT},
@@ -267,49 +270,48 @@ static int request_line(lua_State *L, const char *line, size_t n, int *tctl) {
   return 1;
 }
 
-/* Note the value at vidx of field name[0, n) in the table at `framing`
-   when the name is one of framing_names: LIST, framing[lower-case name]
-   is the list of its values; COUNT, how many there were; JOIN, their
-   values joined with ", " and in lower case. */
-static void note_framing(lua_State *L, int framing, const char *name, size_t n, int vidx) {
+/* Note the value at vidx of field name[0, n) in the framing slots (from
+   index `base`, one per framing_names entry, nil until such a field comes)
+   when the name is one of framing_names: LIST, the list of its values;
+   COUNT, how many there were; JOIN, their values joined with ", " and in
+   lower case. */
+static void note_framing(lua_State *L, int base, const char *name, size_t n, int vidx) {
   for (int i = 0; framing_names[i].name; i++) {
-    const char *key = framing_names[i].name;
-    int t;
-    if (strlen(key) != n || strncasecmp(name, key, n) != 0) continue;
-    t = lua_getfield(L, framing, key);
+    int slot = base + i;
+    if (strlen(framing_names[i].name) != n || strncasecmp(name, framing_names[i].name, n) != 0) continue;
     if (framing_names[i].how == COUNT) {
-      lua_pushinteger(L, lua_tointeger(L, -1) + 1);
+      lua_pushinteger(L, lua_tointeger(L, slot) + 1);
+      lua_replace(L, slot);
     } else if (framing_names[i].how == JOIN) {
       luaL_Buffer b;
       size_t len;
       const char *v = lua_tolstring(L, vidx, &len);
       luaL_buffinit(L, &b);
-      if (t == LUA_TSTRING) {
-        lua_pushvalue(L, -2);           /* the joined values so far (below the buffer box) */
+      if (lua_isstring(L, slot)) {
+        lua_pushvalue(L, slot);         /* the joined values so far */
         luaL_addvalue(&b);
         luaL_addstring(&b, ", ");
       }
       for (size_t j = 0; j < len; j++)
         luaL_addchar(&b, (char)(v[j] >= 'A' && v[j] <= 'Z' ? v[j] + 32 : v[j]));
       luaL_pushresult(&b);
+      lua_replace(L, slot);
     } else {
-      if (t != LUA_TTABLE) {
-        lua_pop(L, 1);
+      if (!lua_istable(L, slot)) {
         lua_createtable(L, 1, 0);
+        lua_replace(L, slot);
       }
       lua_pushvalue(L, vidx);
-      lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
-      lua_pushvalue(L, -1);             /* set below; the list itself is popped last */
+      lua_rawseti(L, slot, (lua_Integer)lua_rawlen(L, slot) + 1);
     }
-    lua_setfield(L, framing, key);
-    lua_pop(L, 1);
     return;
   }
 }
 
 /* parse(head [, "fields"]) -> method, target, major, minor, fields,
-   framing, target_ctl, or nil, status, why. With "fields" the text has no
-   request line (trailers): -> fields, framing. */
+   lengths, encodings, hosts, connection, expect, target_ctl; or nil,
+   status, why. With "fields" the text has no request line (trailers): ->
+   fields. */
 static int l_parse(lua_State *L) {
   size_t len, at = 0, nlines = 0;
   const char *s = luaL_checklstring(L, 1, &len);
@@ -330,8 +332,8 @@ static int l_parse(lua_State *L) {
     nlines++;
   lua_createtable(L, nlines > MAXFIELDS ? 2 * MAXFIELDS : 2 * (int)nlines, 0);
   fields = lua_gettop(L);
-  lua_createtable(L, 0, 2);
   framing = fields + 1;
+  for (int i = 0; framing_names[i].name; i++) lua_pushnil(L);
   while (at < len) {
     const char *line = s + at, *colon, *v, *e;
     const char *end = memchr(line, '\n', len - at);
@@ -356,9 +358,12 @@ static int l_parse(lua_State *L) {
     note_framing(L, framing, line, (size_t)(colon - line), lua_gettop(L));
     lua_rawseti(L, fields, ++nf);
   }
-  if (only_fields) return 2;
+  if (only_fields) {
+    lua_settop(L, fields);
+    return 1;
+  }
   lua_pushboolean(L, tctl);
-  return 7;
+  return 11;
 }
 
 /* peer(conn) -> "host:port" of the peer ("[v6]:port"), even once closed. */

@@ -206,8 +206,8 @@ end
 local NONE = {}  -- no values (never written)
 
 -- How the body comes: "length", n or "chunked"; refuses every ambiguity.
-local function framing(req, seen)
-  local cls, tes = seen["content-length"] or NONE, seen["transfer-encoding"] or NONE
+local function framing(req, lengths, encodings)
+  local cls, tes = lengths or NONE, encodings or NONE
   if #tes > 0 and #cls > 0 then refuse(400, "both Content-Length and Transfer-Encoding") end
   if #tes > 0 then
     if req.version == "1.0" then refuse(400, "Transfer-Encoding in HTTP/1.0") end
@@ -283,19 +283,20 @@ function Client:read_request()
     return nil  -- closed, reset or idle: no reply
   end
   self.deadline = deadline
-  local method, target, major, minor, fields, seen, target_ctl = httphead.parse(head)
+  local method, target, major, minor, fields, lengths, encodings, hosts, connection, expect, target_ctl =
+    httphead.parse(head)
   if not method then refuse(target, major) end   -- the status and the reason
   local req = new_request(method, target, major, minor, target_ctl, self.peer)
   req.headers = net.http.headers(fields)
-  if req.version == "1.1" and seen.host ~= 1 then refuse(400, "HTTP/1.1 needs exactly one Host") end
-  local mode, n = framing(req, seen)
+  if req.version == "1.1" and hosts ~= 1 then refuse(400, "HTTP/1.1 needs exactly one Host") end
+  local mode, n = framing(req, lengths, encodings)
   if mode == "length" and n > self.opts.maxbody then
     refuse(413, "the body is larger than " .. self.opts.maxbody .. " bytes")
   end
-  if mode == "chunked" or n > 0 then self:continue(req, seen.expect) end
+  if mode == "chunked" or n > 0 then self:continue(req, expect) end
   if mode == "chunked" then req.body = self:read_chunked()
   else req.body = n > 0 and self:receive(n) or "" end
-  return req, seen.connection or ""
+  return req, connection or ""
 end
 
 -- ---- replying ---------------------------------------------------------
@@ -304,6 +305,7 @@ end
 -- Connection field holds `tokens` (lower case).
 local function keep_alive(req, tokens)
   if req.version == "1.0" then return tokens:find("keep%-alive") ~= nil end
+  if tokens == "" then return true elseif tokens == "close" then return false end
   return not tokens:find("close")
 end
 
@@ -347,6 +349,9 @@ end
 -- Field names handlers returned that were found good: name -> lower case
 -- (the same names come back with every reply; at most MAX_KNOWN_NAMES).
 local field_names, known_names, MAX_KNOWN_NAMES = {}, 0, 256
+-- Field lines made from them, found good: name -> value -> "Name: value"
+-- (at most MAX_KNOWN_LINES in all).
+local field_lines, known_lines, MAX_KNOWN_LINES = {}, 0, 1024
 
 -- Check what the handler returned; returns status, the field lines (a
 -- list of "Name: value" from [2] on, without the framing fields; for
@@ -371,12 +376,21 @@ local function checked_reply(status, headers)
       low = k:lower()
       if known_names < MAX_KNOWN_NAMES then field_names[k], known_names = low, known_names + 1 end
     end
-    if v:find("[\r\n%z]") then
-      error("handler returned a bad header field " .. string.format("%q", tostring(k)), 0)
+    local byname = field_lines[k]
+    local line = byname and byname[v]
+    if not line then
+      if v:find("[\r\n%z]") then
+        error("handler returned a bad header field " .. string.format("%q", tostring(k)), 0)
+      end
+      line = k .. ": " .. v
+      if known_lines < MAX_KNOWN_LINES then
+        if not byname then byname = {}; field_lines[k] = byname end
+        byname[v], known_lines = line, known_lines + 1
+      end
     end
     if low == "connection" and v:lower():find("close") then close = true end
     if low ~= "content-length" and low ~= "transfer-encoding" and low ~= "connection" then
-      lines[#lines + 1] = k .. ": " .. v
+      lines[#lines + 1] = line
       if low == "date" then has_date = true elseif low == "server" then has_server = true end
     end
   end
