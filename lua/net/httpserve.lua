@@ -350,7 +350,8 @@ end
 -- (the same names come back with every reply; at most MAX_KNOWN_NAMES).
 local field_names, known_names, MAX_KNOWN_NAMES = {}, 0, 256
 -- Field lines made from them, found good: name -> value -> "Name: value"
--- (at most MAX_KNOWN_LINES in all).
+-- (lines of at most 128 bytes, at most MAX_KNOWN_LINES in all: bounded
+-- whatever a handler returns).
 local field_lines, known_lines, MAX_KNOWN_LINES = {}, 0, 1024
 
 -- Check what the handler returned; returns status, the field lines (a
@@ -383,7 +384,7 @@ local function checked_reply(status, headers)
         error("handler returned a bad header field " .. string.format("%q", tostring(k)), 0)
       end
       line = k .. ": " .. v
-      if known_lines < MAX_KNOWN_LINES then
+      if known_lines < MAX_KNOWN_LINES and #line <= 128 then
         if not byname then byname = {}; field_lines[k] = byname end
         byname[v], known_lines = line, known_lines + 1
       end
