@@ -281,6 +281,22 @@ describe("net.trace", function()
     assert.are.equal(1, count)
   end)
 
+  it("net.http.serve's side of a traced dialogue says accepted before the request it read", function()
+    -- the server reads a request's head in one piece (src/httphead.c);
+    -- the transcript must still announce the accepted connection first
+    local lines, add = collector()
+    assert.is_true(net.trace(add))
+    local srv = assert(net.http.serve("127.0.0.1", 0, function() return 200, {}, "ok\n" end))
+    local _, port = srv:getsockname()
+    local status = net.http.get("http://127.0.0.1:" .. port .. "/x", { timeout = 5 })
+    net.trace(false)
+    settle()
+    srv:close()
+    assert.are.equal(200, status)
+    local text = table.concat(lines, "\n")
+    assert.matches("%*%*%* accepted %(127%.0%.0%.1:" .. port .. " <%- [^)]*%)\n<%- GET /x HTTP/1%.1\n", text)
+  end)
+
   it("writes to a path, and says why a path cannot be opened", function()
     local path = os.tmpname()
     assert.is_true(net.trace(path))

@@ -161,7 +161,7 @@ static void trace(lua_State *L, int idx, conn *c, const char *what, const char *
 
 void conn_trace(lua_State *L, int idx, const char *what, const char *data, size_t len) {
   conn *c = lua_touserdata(L, idx);
-  c->announce = 0;
+  if (!strcmp(what, "connected")) c->announce = 0;  /* connect announces itself */
   if (!strcmp(what, "connected") && data == NULL) {
     pushaddrs(L, c, " -> ");
     trace(L, idx, c, what, lua_tostring(L, -1), lua_rawlen(L, -1));

@@ -39,8 +39,9 @@ void conn_setlabel(lua_State *L, int idx);
 
 /* Tell the trace handler of the connection at idx, if any, of event `what`
    with data (NULL: none; for "connected", NULL means "LOCAL -> PEER" of
-   the connection). The connection is then announced: an accepted one
-   traced by net.trace says "accepted" before its first event otherwise. */
+   the connection). "connected" announces the connection; otherwise an
+   accepted one traced by net.trace says "accepted" before its first
+   event, whichever file reports it. */
 void conn_trace(lua_State *L, int idx, const char *what, const char *data, size_t len);
 
 /* Pop the function (or nil: none) at the top: the trace handler of the
