@@ -10,6 +10,9 @@ a HEAD request), or the whole dialogue as a transcript on standard error
   netlua scripts/http_get.lua -L http://127.0.0.1:8080/old
   netlua scripts/http_get.lua --cacert ca.pem https://localhost:8443/
 
+A URL without a scheme is taken as http://, as curl does
+(`http_get.lua 127.0.0.1:8080/`).
+
 https:// URLs are verified against the system store (SSL_CERT_FILE and
 SSL_CERT_DIR are honoured) or --cacert FILE; -k skips verification and
 says so on standard error.
@@ -36,7 +39,7 @@ local net = require "net"
 
 local USAGE = [[
 usage: http_get.lua [-v] [-I] [-L] [-o FILE] [--timeout S] [-k | --cacert F] URL
-Fetch URL (http:// or https://) and write the body to standard output.
+Fetch URL (http:// or https://; no scheme: http) and write the body to standard output.
   -I            HEAD request: print the status line and header fields
   -L            follow redirects (3xx with a Location)
   -v            the whole dialogue as a transcript on standard error
@@ -74,6 +77,8 @@ local function options(args)
     i = i + 1
   end
   if not o.help and not o.url then return nil, "expected a URL" end
+  -- as curl: a URL without a scheme is http ("127.0.0.1:8080/x")
+  if o.url and not o.url:find("^%a[%w+.-]*://") then o.url = "http://" .. o.url end
   if o.insecure and o.cacert then return nil, "-k and --cacert exclude each other" end
   return o
 end
