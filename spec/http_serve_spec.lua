@@ -53,6 +53,21 @@ describe("net.http.serve", function()
     assert.matches("^net%.http%.serve 127%.0%.0%.1:%d+ %(closed%)$", tostring(srv))
   end)
 
+  it_serve("names its clients net.http.serve clients in net.tasks() (QA)", function()
+    local _, _, port = start(function() return 200, {}, "" end)
+    local c <close> = assert(net.connect("127.0.0.1", port, { timeout = 5 }))
+    c:send("GET / HTTP/1.1\r\n")   -- half a request: the client's task waits
+    local found
+    for _ = 1, 50 do
+      for _, t in ipairs(net.tasks()) do
+        if tostring(t):find("net.http.serve client 127.0.0.1:", 1, true) then found = t end
+      end
+      if found then break end
+      net.sleep(0.02)
+    end
+    assert.is_truthy(found)
+  end)
+
   it_serve("answers a GET with the handler's status, headers and body", function()
     local seen
     local srv, base = start(function(req)

@@ -147,7 +147,7 @@ local function accept_loop(srv)
         local client = setmetatable({ srv = srv, c = c }, Leave)
         local t = net.spawn(client_task, srv, c, client)
         M.describe(t, function()  -- asked for by net.tasks() only: made then
-          return "net.serve client " .. hostport(client.c:getpeername()) .. " of " .. srv.name
+          return (srv.kind or "net.serve") .. " client " .. hostport(client.c:getpeername()) .. " of " .. srv.name
         end)
       elseif err == "closed" or srv.closed then
         break
