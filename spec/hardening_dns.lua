@@ -101,16 +101,7 @@ local BAD = {
 }
 
 describe("hostile DNS answers", function()
-  local fds_before
-
-  setup(function()
-    net.run()
-    fds_before = common.count_fds()
-  end)
-
-  teardown(function()
-    assert.are.equal(fds_before, common.count_fds())
-  end)
+  common.guard_fds(setup, teardown)
 
   local names = {}
   for name in pairs(BAD) do names[#names + 1] = name end

@@ -12,13 +12,7 @@ local function netlua_e(code, env)
   return out
 end
 
---- A port nobody listens on now.
-local function free_port()
-  local s = assert(net.listen("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return port
-end
+local free_port = common.closed_port   -- a port nobody listens on now
 
 --- The example of a topic page: the indented lines after "Example".
 local function example_of(page)

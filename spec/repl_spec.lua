@@ -481,13 +481,7 @@ describe("net.help", function()
 end)
 
 describe("failure notices at the prompt", function()
-  -- a port nobody listens on: listen, note the port, close
-  local function free_port()
-    local s = assert(net.listen("127.0.0.1", 0))
-    local _, port = s:getsockname()
-    s:close()
-    return port
-  end
+  local free_port = common.closed_port   -- a port nobody listens on
 
   it("a refused connect assigned to a variable says so; no double print", function()
     local port = free_port()

@@ -19,15 +19,7 @@ local function upper_echo(c)
 end
 
 describe("net.serve", function()
-  local fds_before
-  setup(function()
-    net.run()
-    fds_before = common.count_fds()
-  end)
-  teardown(function()
-    net.run()
-    assert.are.equal(fds_before, common.count_fds())
-  end)
+  common.guard_fds(setup, teardown)
 
   it("serves clients concurrently on port 0 and closes quietly", function()
     local srv = assert(net.serve("127.0.0.1", 0, function(c)

@@ -38,13 +38,19 @@ local function fds()
   return common.count_fds()
 end
 
-describe("transcripts of connections", function()
+-- Each case of the enclosing describe ends with tracing off and no
+-- descriptor left over.
+local function each_case_clean()
   local n0
   before_each(function() n0 = fds() end)
   after_each(function()
     net.trace(false)
     assert.are.equal(n0, fds())
   end)
+end
+
+describe("transcripts of connections", function()
+  each_case_clean()
 
   it("shows a whole dialogue with a net server: events, directions, close by peer", function()
     local s, port = serve(function(c)
@@ -247,12 +253,7 @@ c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.cl
 end)
 
 describe("net.trace", function()
-  local n0
-  before_each(function() n0 = fds() end)
-  after_each(function()
-    net.trace(false)
-    assert.are.equal(n0, fds())
-  end)
+  each_case_clean()
 
   it("traces every connection made after it, client and server side, until false", function()
     local lines, add = collector()
