@@ -182,9 +182,9 @@ static int listen_on(lua_State *L, sock_addr *a, int dual) {
   }
   sock_name(sv->fd, 0, &sv->local);
   sock_nodelay(sv->fd);  /* Linux hands it on to every accepted socket */
-  if (lua_istable(L, 3) && lua_getfield(L, 3, "defer") != LUA_TNIL) {
-    double d = lua_tonumber(L, -1);
-    sock_defer_accept(sv->fd, d < 1 ? 1 : d > 3600 ? 3600 : (int)d);
+  {
+    double d = args_optnumber(L, 3, "defer", 0);  /* checked > 0 by l_listen */
+    if (d > 0) sock_defer_accept(sv->fd, d < 1 ? 1 : d > 3600 ? 3600 : (int)d);
   }
   lua_settop(L, 4);
   return 1;
