@@ -85,6 +85,61 @@ describe("net.http.serve", function()
     assert.are.equal("1", seen.headers["x-mine"])
   end)
 
+  it_serve("writes the handler's header fields: any table, values through tostring, its own Date and Server", function()
+    local cases = {
+      -- a headers table that fills itself in on first use (its __pairs)
+      { net.http.headers { "X-A", "1", "X-B", "2" }, { "X-A: 1\r\n", "X-B: 2\r\n" } },
+      { { ["X-N"] = 42, ["X-T"] = true }, { "X-N: 42\r\n", "X-T: true\r\n" } },
+      { { date = "then", SERVER = "mine" }, { "date: then\r\n", "SERVER: mine\r\n" } },
+      -- the server frames the body itself
+      { { ["Content-Length"] = "99", ["transfer-encoding"] = "chunked" }, { "Content-Length: 4\r\n" } },
+    }
+    for _, case in ipairs(cases) do
+      local _, _, port = start(function() return 200, case[1], "body" end)
+      local code, all = raw_exchange(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+      assert.are.equal(200, code)
+      for _, line in ipairs(case[2]) do assert.matches(line, all, 1, true) end
+      local _, dates = all:lower():gsub("\r\ndate: ", "")
+      local _, servers = all:lower():gsub("\r\nserver: ", "")
+      local _, framing = all:lower():gsub("\r\ncontent%-length: ", "")
+      assert.are.same({ 1, 1, 1 }, { dates, servers, framing })
+      assert.is_nil(all:lower():find("transfer-encoding", 1, true))
+      assert.matches("\r\n\r\nbody$", all)
+    end
+    -- a handler's "Connection: CLOSE" closes after the reply
+    local _, _, port = start(function() return 200, { connection = "CLOSE" }, "bye" end)
+    local c <close> = assert(net.connect("127.0.0.1", port, { timeout = 5 }))
+    c:send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert.matches("Connection: close\r\n\r\nbye$", c:receive("a"))
+  end)
+
+  it_serve("answers 500 for a header field a handler should not send, and names it on stderr", function()
+    local bad = { { ["X Y"] = "1" }, { [""] = "1" }, { [1] = "x" }, { ["X-Ok"] = "a\r\nSet-Cookie: evil=1" },
+      { ["X-Ok"] = "a\nb" }, { ["X-Ok"] = "a\0b" } }
+    for _, headers in ipairs(bad) do
+      local _, _, port = start(function() return 200, headers, "never" end, { quiet = true })
+      local code, all = raw_exchange(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+      assert.are.equal(500, code)
+      assert.is_nil(all:find("never", 1, true))
+      assert.is_nil(all:find("evil", 1, true))
+    end
+    local script = os.tmpname()
+    finally(function() os.remove(script) end)
+    local f = assert(io.open(script, "w"))
+    f:write([[
+      local srv = net.http.serve("127.0.0.1", 0, function() return 200, { ["Bad Name"] = "v" }, "x" end)
+      local _, port = srv:getsockname()
+      print((net.http.get("http://127.0.0.1:" .. port .. "/", { timeout = 5 })))
+      srv:close()
+    ]])
+    f:close()
+    local p = assert(io.popen(os.getenv("NETLUA") .. " " .. script .. " 2>&1"))
+    local out = p:read("a")
+    p:close()
+    assert.matches('bad header field "Bad Name"', out, 1, true)
+    assert.matches("\n500\n", "\n" .. out)
+  end)
+
   it_serve("receives a request body, and sends no body after HEAD", function()
     local srv, base = start(function(req) return 200, {}, "got " .. #req.body end)
     local status, _, body = http.request { method = "POST", url = base .. "/", body = ("b"):rep(1000), timeout = 5 }

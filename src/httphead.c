@@ -209,8 +209,7 @@ static int tchar(unsigned char ch) {
          (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
 }
 
-/* True when s[0, n) is a token. */
-static int is_token(const char *s, size_t n) {
+int http_token(const char *s, size_t n) {
   if (n == 0) return 0;
   for (size_t i = 0; i < n; i++)
     if (!tchar((unsigned char)s[i])) return 0;
@@ -258,7 +257,7 @@ static int request_line(lua_State *L, const char *line, size_t n, int *tctl) {
   {
     const char *v = line + t + tn + 6;
     if (v[0] < '0' || v[0] > '9' || v[1] != '.' || v[2] < '0' || v[2] > '9') return 0;
-    if (!is_token(line, m)) return 0;
+    if (!http_token(line, m)) return 0;
     *tctl = 0;
     for (size_t i = 0; i < tn; i++)
       if (ctl((unsigned char)line[t + i])) *tctl = 1;
@@ -344,7 +343,7 @@ static int l_parse(lua_State *L) {
     if (line[0] == ' ' || line[0] == '\t') return refuse(L, 400, "obsolete line folding");
     if (++nfields > MAXFIELDS) return refuse(L, 431, "too many header fields");
     colon = memchr(line, ':', n);
-    if (colon == NULL || !is_token(line, (size_t)(colon - line)))
+    if (colon == NULL || !http_token(line, (size_t)(colon - line)))
       return refuse(L, 400, "malformed header field");
     v = colon + 1;
     e = line + n;

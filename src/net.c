@@ -22,6 +22,7 @@ WEAK void udp_open(lua_State *L);
 WEAK void dns_open(lua_State *L);
 WEAK void ifaddr_open(lua_State *L);
 WEAK void httphead_open(lua_State *L);
+WEAK void httpreply_open(lua_State *L);
 WEAK void luafiles_preload(lua_State *L);
 
 /* net.NAME on first use: require "net.NAME" if it is one of ours. */
@@ -55,6 +56,7 @@ int luaopen_net(lua_State *L) {
   if (dns_open) dns_open(L);
   if (ifaddr_open) ifaddr_open(L);
   if (httphead_open) httphead_open(L);
+  if (httpreply_open) httpreply_open(L);
   lua_newtable(L);
   lua_pushcfunction(L, net_index);
   lua_setfield(L, -2, "__index");

@@ -17,10 +17,12 @@ static ssize_t plain_read(transport *t, char *buf, size_t len) {
   return r;
 }
 
-/* send(2) without SIGPIPE, retried on EINTR. */
+/* send(2) without SIGPIPE, retried on EINTR; held back (MSG_MORE) when it
+   is the last before the close, which then sends it with the FIN. */
 static ssize_t plain_write(transport *t, const char *buf, size_t len) {
+  int flags = MSG_NOSIGNAL | (t->last ? MSG_MORE : 0);
   ssize_t r;
-  do r = send(t->fd, buf, len, MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
+  do r = send(t->fd, buf, len, flags); while (r < 0 && errno == EINTR);
   if (r < 0) t->want = TRANSPORT_WRITE;
   return r;
 }
@@ -46,4 +48,5 @@ void plain_init(transport *t, int fd) {
   t->want = 0;
   t->state = NULL;
   t->note = NULL;
+  t->last = 0;
 }

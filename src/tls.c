@@ -196,6 +196,7 @@ int tls_init(transport *t, int fd, SSL *ssl, int server, int verify) {
   t->want = 0;
   t->state = s;
   t->note = NULL;
+  t->last = 0;
   return 0;
 }
 

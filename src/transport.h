@@ -40,6 +40,9 @@ struct transport {
   int want;               /* after EAGAIN: TRANSPORT_READ or TRANSPORT_WRITE */
   void *state;            /* the transport's own (NULL for plain) */
   const char *note;       /* shown in tostring(conn) ("NOT VERIFIED"), or NULL */
+  int last;               /* what is written now is the last before the close:
+                             plain holds it (MSG_MORE), so that the close sends
+                             it in one segment with the FIN; TLS ignores it */
 };
 
 #endif

@@ -88,6 +88,9 @@ end
 
 -- The request head read and split in C (src/httphead.c).
 local httphead = package.loaded["net.httphead"]
+-- The reply's field lines made in C, and the hold of a last reply (src/httpreply.c).
+local httpreply = package.loaded["net.httpreply"]
+local reply_fields, reply_last = httpreply.fields, httpreply.last
 
 local SLASH = 47   -- the byte "/"
 local OPTS = { timeout = true, idle = true, maxbody = true, maxheader = true, max = true,
@@ -148,7 +151,8 @@ end
 
 -- ---- reading a request ----------------------------------------------
 
--- A client connection being served: conn, options, the current deadline.
+-- A client connection being served: conn, options, the current deadline,
+-- the timeout last set on conn (false: none yet).
 local Client = {}
 Client.__index = Client
 
@@ -158,7 +162,7 @@ Client.__index = Client
 -- timeout).
 function Client.new(conn, o, handler, peer)
   return setmetatable({ conn = conn, opts = o, handler = handler, peer = peer,
-    deadline = 0, idle = o.timeout }, Client)
+    deadline = 0, idle = o.timeout, timeout = false }, Client)
 end
 
 -- conn:receive(pattern) under the current deadline; on failure raises a
@@ -166,6 +170,7 @@ end
 function Client:receive(pattern)
   local left = self.deadline - net.now()
   if left <= 0 then refuse(408, "the request took too long") end
+  self.timeout = left
   self.conn:settimeout(left)
   local data, err = self.conn:receive(pattern)
   if data then return data end
@@ -311,110 +316,67 @@ end
 
 -- Send the whole string s; raises "gone" when the client is not there.
 function Client:send(s)
-  self.conn:settimeout(self.opts.timeout)
+  if self.timeout ~= self.opts.timeout then
+    self.timeout = self.opts.timeout
+    self.conn:settimeout(self.timeout)
+  end
   if not self.conn:send(s) then error("gone", 0) end
 end
 
-local status_lines = {}   -- status -> "HTTP/1.1 200 OK", made on first use
-local length_lines, nlength_lines = {}, 0  -- n -> "Content-Length: n" (at most 1024 kept)
+local status_lines = {}   -- status -> "HTTP/1.1 200 OK\r\n", made on first use
+local length_lines, nlength_lines = {}, 0  -- n -> "Content-Length: n\r\n" (at most 1024 kept)
+local CLOSE, KEEP = "Connection: close\r\n", "Connection: keep-alive\r\n"
 
--- "Content-Length: n".
+-- "Content-Length: n\r\n".
 local function content_length(n)
   local line = length_lines[n]
   if line then return line end
-  line = "Content-Length: " .. n
+  line = "Content-Length: " .. n .. "\r\n"
   if nlength_lines < 1024 then length_lines[n], nlength_lines = line, nlength_lines + 1 end
   return line
 end
 
--- A reply's head, and body when given, as one string: `lines` is the list
--- of field lines ("Name: value") from [2] on ([1] is kept for the status
--- line), then the lines `framing` and `connection` (either may be nil).
--- Takes `lines` over.
-local function head(status, lines, framing, connection, body)
-  local n = #lines
-  if framing then n = n + 1; lines[n] = framing end
-  if connection then n = n + 1; lines[n] = connection end
+-- A reply's head, and body when given, as one string: the status line,
+-- `fields` (field lines, each with its CR LF, as httpreply.fields makes
+-- them), then `framing` and `connection` (lines with CR LF, or nil).
+local function head(status, fields, framing, connection, body)
   local status_line = status_lines[status]
   if not status_line then
-    status_line = "HTTP/1.1 " .. status .. " " .. (REASONS[status] or "Unknown")
+    status_line = "HTTP/1.1 " .. status .. " " .. (REASONS[status] or "Unknown") .. "\r\n"
     status_lines[status] = status_line   -- at most 900 of them: statuses are 100-999
   end
-  lines[1] = status_line
-  lines[n + 1] = ""
-  lines[n + 2] = body or ""
-  return table.concat(lines, "\r\n")
+  return status_line .. fields .. (framing or "") .. (connection or "") .. "\r\n" .. (body or "")
 end
 
--- Field names handlers returned that were found good: name -> lower case
--- (the same names come back with every reply; at most MAX_KNOWN_NAMES).
-local field_names, known_names, MAX_KNOWN_NAMES = {}, 0, 256
--- Field lines made from them, found good: name -> value -> "Name: value"
--- (lines of at most 128 bytes, at most MAX_KNOWN_LINES in all: bounded
--- whatever a handler returns).
-local field_lines, known_lines, MAX_KNOWN_LINES = {}, 0, 1024
-
--- Check what the handler returned; returns status, the field lines (a
--- list of "Name: value" from [2] on, without the framing fields; for
--- head), and
--- whether the handler asked to close ("Connection: close"), or raises a
--- description of the fault.
+-- Check what the handler returned; returns status, its field lines (with
+-- Date and Server when it gave none; without the framing fields and
+-- Connection: for head) and whether it asked to close ("Connection:
+-- close"); or nil, a description of the fault.
 local function checked_reply(status, headers)
   if math.type(status) ~= "integer" or status < 100 or status > 999 then
-    error("handler returned status " .. tostring(status) .. " (an integer 100-999 expected)", 0)
+    return nil, "handler returned status " .. tostring(status) .. " (an integer 100-999 expected)"
   end
   if headers ~= nil and type(headers) ~= "table" then
-    error("handler returned headers of type " .. type(headers) .. " (a table expected)", 0)
+    return nil, "handler returned headers of type " .. type(headers) .. " (a table expected)"
   end
-  local lines, has_date, has_server, close = { false }, false, false, false  -- [1]: head's
-  for k, v in pairs(headers or NONE) do
-    if type(v) ~= "string" then v = tostring(v) end
-    local low = field_names[k]
-    if not low then
-      if type(k) ~= "string" or not is_token(k) then
-        error("handler returned a bad header field " .. string.format("%q", tostring(k)), 0)
-      end
-      low = k:lower()
-      if known_names < MAX_KNOWN_NAMES then field_names[k], known_names = low, known_names + 1 end
-    end
-    local byname = field_lines[k]
-    local line = byname and byname[v]
-    if not line then
-      if v:find("[\r\n%z]") then
-        error("handler returned a bad header field " .. string.format("%q", tostring(k)), 0)
-      end
-      line = k .. ": " .. v
-      if known_lines < MAX_KNOWN_LINES and #line <= 128 then
-        if not byname then byname = {}; field_lines[k] = byname end
-        byname[v], known_lines = line, known_lines + 1
-      end
-    end
-    if low == "connection" and v:lower():find("close") then close = true end
-    if low ~= "content-length" and low ~= "transfer-encoding" and low ~= "connection" then
-      lines[#lines + 1] = line
-      if low == "date" then has_date = true elseif low == "server" then has_server = true end
-    end
+  local fields, close = reply_fields(headers, date_field(), server_field())
+  if not fields then
+    return nil, "handler returned a bad header field " .. string.format("%q", tostring(close))
   end
-  if not has_date then lines[#lines + 1] = date_field() end
-  if not has_server then lines[#lines + 1] = server_field() end
-  return status, lines, close
+  return status, fields, close
 end
 
 -- Send the reply (status, fields, body) to req; `keep` says whether the
 -- connection stays open. Returns keep (false when the body had to be
--- delimited by closing).
+-- delimited by closing). Raises "gone" when the client left, or what a
+-- body function or file raised.
 function Client:reply(req, status, fields, body, keep)
   local bodiless = req.method == "HEAD" or status < 200 or status == 204 or status == 304
   local framing   -- Content-Length or Transfer-Encoding, when the status has a body
-  local conn_field = keep and (req.version == "1.0" and "Connection: keep-alive") or (not keep and "Connection: close")
-  if body == nil then body = "" end
-  if type(body) == "string" then
-    if status >= 200 and status ~= 204 and status ~= 304 then framing = content_length(#body) end
-    self:send(head(status, fields, framing, conn_field, not bodiless and body or nil))
-    return keep
-  elseif type(body) == "function" then
-    if req.version == "1.0" and not bodiless then keep, conn_field = false, "Connection: close"
-    elseif status >= 200 and status ~= 204 and status ~= 304 then framing = "Transfer-Encoding: chunked" end
+  local conn_field = keep and (req.version == "1.0" and KEEP) or (not keep and CLOSE) or nil
+  if type(body) == "function" then
+    if req.version == "1.0" and not bodiless then keep, conn_field = false, CLOSE
+    elseif status >= 200 and status ~= 204 and status ~= 304 then framing = "Transfer-Encoding: chunked\r\n" end
     self:send(head(status, fields, framing, conn_field))
     if bodiless then return keep end
     local chunked = req.version == "1.1"
@@ -446,14 +408,36 @@ function Client:reply(req, status, fields, body, keep)
   error("handler returned a body of type " .. type(body) .. " (string, function or file expected)", 0)
 end
 
+-- Send a reply whose body is the string `body` (the common case, without
+-- a protected call); returns keep, or nil when the client left.
+function Client:reply_string(req, status, fields, body, keep)
+  local framing
+  if status >= 200 and status ~= 204 and status ~= 304 then framing = content_length(#body) end
+  if req.method == "HEAD" or status < 200 or status == 204 or status == 304 then body = nil end
+  local conn_field
+  if not keep then
+    conn_field = CLOSE
+    reply_last(self.conn)   -- the reply leaves with the FIN
+  elseif req.version == "1.0" then
+    conn_field = KEEP
+  end
+  if self.timeout ~= self.opts.timeout then
+    self.timeout = self.opts.timeout
+    self.conn:settimeout(self.timeout)
+  end
+  if not self.conn:send(head(status, fields, framing, conn_field, body)) then return nil end
+  return keep
+end
+
 -- Answer a refusal (status, why) and end the connection: send, then drain
 -- what the client still sends for a moment so that closing does not reset
 -- the reply away (not after a timeout: that client had its time).
 function Client:refused(r)
   local body = r.status .. " " .. (REASONS[r.status] or "") .. ": " .. r.why .. "\n"
+  reply_last(self.conn)   -- the reply leaves with the FIN of the shutdown
   local ok = pcall(self.send, self, head(r.status,
-    { false, date_field(), server_field(), "Content-Type: text/plain" },
-    content_length(#body), "Connection: close", body))
+    date_field() .. "\r\n" .. server_field() .. "\r\nContent-Type: text/plain\r\n",
+    content_length(#body), CLOSE, body))
   if not ok or r.status == 408 then return end
   self.conn:shutdown("send")
   local stop, got = net.now() + LINGER, 0
@@ -476,19 +460,18 @@ end
 -- Run the handler on req; returns status, fields, body, close, or the 500 reply
 -- (and reports the error on stderr unless quiet).
 function Client:call(req)
-  local tb
   local ok, status, headers, body = xpcall(self.handler, handler_error, req)
-  local fields, close
+  local fields, close, fault
   if ok then
-    ok, status, fields, close = pcall(checked_reply, status, headers)
-    if not ok then tb = status end
+    status, fields, close = checked_reply(status, headers)
+    if status then return status, fields, body, close end
+    fault = fields
   else
-    tb = type(status) == "table" and status.traceback or tostring(status)
+    fault = type(status) == "table" and status.traceback or tostring(status)
   end
-  if ok then return status, fields, body, close end
   if not self.opts.quiet then
     io.stderr:write(("netlua: error in net.http.serve handler (%s %s from %s): %s\n"):format(
-      req.method, req.target, self.peer, tb))
+      req.method, req.target, self.peer, fault))
     io.stderr:flush()
   end
   local _, f = checked_reply(500, { ["Content-Type"] = "text/plain" })
@@ -506,14 +489,20 @@ function Client:serve()
     end
     if not req then return end
     local status, fields, body, close = self:call(req)
-    local sent
-    sent, keep = pcall(self.reply, self, req, status, fields, body, keep_alive(req, tokens) and not close)
-    if not sent then
-      if keep ~= "gone" and not self.opts.quiet then
-        io.stderr:write(("netlua: net.http.serve reply failed (%s %s from %s): %s\n"):format(
-          req.method, req.target, self.peer, tostring(keep)))
+    keep = keep_alive(req, tokens) and not close
+    if body == nil then body = "" end
+    if type(body) == "string" then
+      keep = self:reply_string(req, status, fields, body, keep)
+    else
+      local sent
+      sent, keep = pcall(self.reply, self, req, status, fields, body, keep)
+      if not sent then
+        if keep ~= "gone" and not self.opts.quiet then
+          io.stderr:write(("netlua: net.http.serve reply failed (%s %s from %s): %s\n"):format(
+            req.method, req.target, self.peer, tostring(keep)))
+        end
+        return
       end
-      return
     end
     self.idle = self.opts.idle
   end
