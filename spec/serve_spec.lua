@@ -211,6 +211,89 @@ describe("net.serve", function()
     assert.are.equal(40, served)
   end)
 
+  it("serves clients that come one by one with the same task, parked between them", function()
+    -- A client's task with no client waiting parks among the server's idle
+    -- ones, and the accepting task hands it the next client: no task is
+    -- started per client.
+    local threads, n = {}, 0
+    local srv = assert(net.serve("127.0.0.1", 0, function(c)
+      threads[coroutine.running()] = true
+      c:send(c:receive() .. " ok\n")
+    end))
+    finally(function() srv:close() end)   -- also when an assertion fails
+    local _, port = srv:getsockname()
+    for i = 1, 20 do
+      local c <close> = assert(net.connect("127.0.0.1", port, { timeout = 5 }))
+      c:settimeout(5)
+      c:send("client " .. i .. "\n")
+      assert.are.equal("client " .. i .. " ok", c:receive())
+      net.sleep(0.002)   -- its task is done with it and parks before the next comes
+    end
+    for _ in pairs(threads) do n = n + 1 end
+    assert.are.equal(1, n)
+    local idle
+    for _, t in ipairs(net.tasks()) do
+      if tostring(t):find("waiting for the next client", 1, true) then idle = t end
+    end
+    assert.truthy(idle, "no idle client task in net.tasks()")
+    assert.matches("^task %d+: net%.serve 127%.0%.0%.1:%d+: waiting for the next client", tostring(idle))
+    srv:close()
+  end)
+
+  it("ends its idle client tasks when closed, or after serve.idle_time, and skips a cancelled one", function()
+    local serve = require "net.serve"
+    local idle_time, servers = serve.idle_time, {}
+    finally(function()   -- also when an assertion fails
+      serve.idle_time = idle_time
+      for _, srv in ipairs(servers) do srv:close() end
+    end)
+    -- Tasks of this server still there after `limit` seconds (bounded wait).
+    local function remaining(name, limit)
+      local stop, left = net.now() + limit, nil
+      repeat
+        net.sleep(0.01)
+        left = 0
+        for _, t in ipairs(net.tasks()) do
+          if tostring(t):find(name, 1, true) then left = left + 1 end
+        end
+      until left == 0 or net.now() > stop
+      return left
+    end
+    local function exchange(port, text)
+      local c <close> = assert(net.connect("127.0.0.1", port, { timeout = 5 }))
+      c:settimeout(5)
+      c:send(text .. "\n")
+      return c:receive()
+    end
+    for _, ending in ipairs { "close", "time", "cancel" } do
+      serve.idle_time = ending == "time" and 0.1 or 60
+      local srv = assert(net.serve("127.0.0.1", 0, upper_echo))
+      servers[#servers + 1] = srv
+      local _, port = srv:getsockname()
+      local name = "127.0.0.1:" .. port
+      assert.are.equal("HI", exchange(port, "hi"))
+      net.sleep(0.01)
+      if ending == "close" then
+        srv:close()
+        assert.are.equal(0, remaining(name, 2))
+      elseif ending == "time" then
+        assert.are.equal(0, remaining("waiting for the next client", 2))
+        assert.are.equal("AGAIN", exchange(port, "again"))   -- a new task serves the next
+        srv:close()
+      else
+        local parked
+        for _, t in ipairs(net.tasks()) do
+          if tostring(t):find("waiting for the next client", 1, true) then parked = t end
+        end
+        assert.truthy(parked, "no idle client task")
+        assert.is_true(parked:cancel())
+        assert.are.equal("AGAIN", exchange(port, "again"))   -- not handed to the cancelled one
+        srv:close()
+        assert.are.equal(0, remaining(name, 2))
+      end
+    end
+  end)
+
   it("applies the timeout to each call on a client's connection", function()
     local got
     local srv = assert(net.serve("127.0.0.1", 0, function(c)

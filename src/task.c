@@ -5,6 +5,11 @@
  * loop calls task_resume. A task's error is reported with a traceback on
  * stderr and never stops the loop or other tasks. See task.h.
  *
+ * Internal, not a part of net: package.loaded["net.park"] holds park(seconds)
+ * (wait until woken or the seconds have passed) and wake(thread), with
+ * which net.serve keeps idle client tasks for the next clients instead of
+ * starting a task for each.
+ *
  * Tasks can be seen and stopped: net.tasks() lists the unfinished ones;
  * threads get a metatable (one for the whole thread type) whose methods
  * task:cancel() and task:describe() act on tasks, and whose __tostring
@@ -321,6 +326,28 @@ static int l_sleep(lua_State *L) {
   return sleep_k(L, 0, 0);
 }
 
+/* park continuation: the wait is over, woken or at the deadline. */
+static int park_k(lua_State *L, int status, lua_KContext ctx) {
+  (void)L; (void)status; (void)ctx;
+  return 0;
+}
+
+/* park(seconds): wait until wake(thread) or until the seconds have
+   passed, letting other tasks run (net.serve's idle client tasks). */
+static int l_park(lua_State *L) {
+  double s = luaL_checknumber(L, 1);
+  luaL_argcheck(L, s >= 0 && !isnan(s), 1, "seconds must be >= 0");
+  loop_wait(L, -1, 0, loop_now() + s, 0, park_k);
+  return 0;
+}
+
+/* wake(thread): end the park of thread, if it is in one. */
+static int l_wake(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTHREAD);
+  loop_wake(lua_tothread(L, 1));
+  return 0;
+}
+
 /* net.now() -> monotonic seconds. */
 static int l_now(lua_State *L) {
   lua_pushnumber(L, loop_now());
@@ -524,7 +551,12 @@ void loop_open(lua_State *L) {
   static const luaL_Reg fns[] = {
     {"spawn", l_spawn}, {"sleep", l_sleep}, {"now", l_now},
     {"run", l_run}, {"tasks", l_tasks}, {NULL, NULL}};
+  static const luaL_Reg parking[] = {{"park", l_park}, {"wake", l_wake}, {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);  /* internal, not in net */
+  luaL_newlib(L, parking);
+  lua_setfield(L, -2, "net.park");
+  lua_pop(L, 1);
   thread_metatable(L);
   net_notice_open(L);
   net_terminal_open(L);

@@ -5,9 +5,11 @@
 -- already works as a function):
 --   net.serve(host, port, handler [, opts]) -> srv, or nil, message
 --       Listens as net.listen does (same messages on failure), then returns
---       at once: accepting runs as a task, and handler(conn) runs in a new
---       task for every client, so clients are served concurrently while the
---       script or the prompt goes on. The connection is closed (and the
+--       at once: accepting runs as a task, and handler(conn) runs in a
+--       task serving that one client, so clients are served concurrently
+--       while the script or the prompt goes on. (A task done with its client
+--       takes the next one waiting, or waits a moment to be handed one:
+--       net.tasks() shows it "waiting for the next client".) The connection is closed (and the
 --       client uncounted) when the handler returns or fails, or its task
 --       is cancelled (task:cancel()).
 --       A handler error is written on stderr with its traceback, naming the
@@ -55,6 +57,13 @@ Server.__index = Server
 -- Clients one task serves in a row when more are waiting (internal; the
 -- specs make it small to see the hand-over often).
 M.reuse = 64
+-- Client tasks kept waiting for the next client, and for how many seconds
+-- (internal).
+M.idle = 8
+M.idle_time = 1
+
+-- park(seconds) and wake(thread), internal (src/task.c).
+local park, wake = package.loaded["net.park"].park, package.loaded["net.park"].wake
 
 -- Give task t a description for net.tasks().
 function M.describe(t, what)
@@ -115,25 +124,57 @@ local function serve_client(srv, client)
   if not ok and not srv.closed then report(srv, hostport(c:getpeername()), err) end
 end
 
--- A client's task: serves client.c, then, while more clients wait in the
--- listen backlog (an accept that need not wait), the next ones, at most
--- M.reuse in all: a busy server makes a task per M.reuse clients, not per
--- client. client: the task's Leave object, {srv, c}, c the connection
--- being served (also for the description).
-local function client_task(srv, c, client)
-  local reuse = M.reuse
-  for i = 1, reuse do
-    client.c = c
-    serve_client(srv, client)
-    if i == reuse or srv.closed or srv.nclients >= srv.max then return end
-    c = srv.sock:accept(0, not srv.tls)
-    if not c then return end
-    if srv.closed then c:close() return end
-    srv.nclients = srv.nclients + 1
+-- Take an idle client task off srv.idle (the last parked: its stack is
+-- warm); nil when none is waiting (one cancelled while parked is dropped).
+local function idle_task(srv)
+  local idle = srv.idle
+  for i = #idle, 1, -1 do
+    local client = idle[i]
+    idle[i] = nil
+    if coroutine.status(client.thread) == "suspended" then return client end
   end
 end
 
--- The accepting task: clients' tasks, at most srv.max clients at once.
+-- A client's task: serves client.c, then, while more clients wait in the
+-- listen backlog (an accept that need not wait), the next ones, at most
+-- M.reuse in a row before it lets the other tasks run. With none waiting
+-- it parks among srv.idle (at most M.idle of them) for M.idle_time
+-- seconds, for the accepting task to hand it the next client: a server
+-- whose clients come one by one does not start a task for each. client:
+-- the task's Leave object, {srv, c, thread}, c the connection being
+-- served (nil while parked; also for the description).
+local function client_task(srv, c, client)
+  local reuse = M.reuse
+  client.thread = coroutine.running()
+  while c do
+    for i = 1, reuse do
+      client.c = c
+      serve_client(srv, client)
+      c = nil
+      if srv.closed or srv.nclients >= srv.max then return end
+      if i == reuse then coroutine.yield() break end   -- the other tasks run, then it goes on
+      c = srv.sock:accept(0, not srv.tls)
+      if not c then break end
+      if srv.closed then c:close() return end
+      srv.nclients = srv.nclients + 1
+    end
+    if not c then
+      if #srv.idle >= M.idle then return end
+      client.c = nil
+      srv.idle[#srv.idle + 1] = client
+      park(M.idle_time)
+      c = client.c   -- handed one by accept_loop; nil: the time is up, or srv closed
+      if not c then
+        for i, other in ipairs(srv.idle) do
+          if other == client then table.remove(srv.idle, i) break end
+        end
+      end
+    end
+  end
+end
+
+-- The accepting task: each client goes to an idle client task, or a new
+-- one; at most srv.max clients at once.
 local function accept_loop(srv)
   local sock = srv.sock
   while not srv.closed do
@@ -144,11 +185,23 @@ local function accept_loop(srv)
       if c then
         if srv.closed then c:close(); break end
         srv.nclients = srv.nclients + 1
-        local client = setmetatable({ srv = srv, c = c }, Leave)
-        local t = net.spawn(client_task, srv, c, client)
-        M.describe(t, function()  -- asked for by net.tasks() only: made then
-          return (srv.kind or "net.serve") .. " client " .. hostport(client.c:getpeername()) .. " of " .. srv.name
-        end)
+        local client = idle_task(srv)
+        if client then
+          client.c = c
+          wake(client.thread)
+        else
+          client = setmetatable({ srv = srv, c = c }, Leave)
+          local t = net.spawn(client_task, srv, c, client)
+          M.describe(t, function()  -- asked for by net.tasks() only: made then
+            local kind = srv.kind or "net.serve"
+            if not client.c then return kind .. " " .. srv.name .. ": waiting for the next client" end
+            return kind .. " client " .. hostport(client.c:getpeername()) .. " of " .. srv.name
+          end)
+        end
+        -- that task goes first (a task that yields runs again at the next
+        -- turn of the loop): it takes the clients waiting after c itself,
+        -- so a task is added only when those there are all waiting
+        coroutine.yield()
       elseif err == "closed" or srv.closed then
         break
       else
@@ -207,7 +260,7 @@ function M.serve(host, port, handler, opts)
   if not sock then notice(err) return nil, err end
   local srv = setmetatable({ sock = sock, handler = handler, timeout = opts.timeout, max = max,
     tls = opts.tls ~= nil, handshake = opts.handshake or 10, failed_handshakes = 0,
-    nclients = 0, conns = {}, closed = false }, Server)   -- conns: Leave takes each out
+    nclients = 0, conns = {}, idle = {}, closed = false }, Server)   -- conns: Leave takes each out
   srv.name = hostport(sock:getsockname())
   srv.task = net.spawn(accept_loop, srv)
   M.describe(srv.task, function()
@@ -222,6 +275,8 @@ function Server:close()
   self.closed = true
   self.sock:close()
   for c in pairs(self.conns) do pcall(c.close, c) end
+  for _, client in ipairs(self.idle) do wake(client.thread) end   -- they end
+  self.idle = {}
   return true
 end
 
