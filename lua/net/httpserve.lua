@@ -51,6 +51,7 @@
 -- client's handshake in its own task).
 local net = require "net"
 local serve = require "net.serve"
+local received = require("net.headers").received   -- a request's headers, unchecked
 
 local M = {}
 local notice = package.loaded["net.notice"] or function() end
@@ -165,6 +166,12 @@ function Client.new(conn, o, handler, peer)
     deadline = 0, idle = o.timeout, timeout = false }, Client)
 end
 
+-- The same Client for the next connection: as new.
+function Client:reset(conn, peer)
+  self.conn, self.peer, self.deadline, self.idle, self.timeout = conn, peer, 0, self.opts.timeout, false
+end
+local SPARE = 16   -- Client objects a server keeps for its next connections
+
 -- conn:receive(pattern) under the current deadline; on failure raises a
 -- refusal (408 on timeout) or "gone" (the client left: no reply).
 function Client:receive(pattern)
@@ -181,16 +188,20 @@ function Client:receive(pattern)
   error("gone", 0)
 end
 
--- A new request for client `peer` from the parts of its request line
--- (httphead.parse's), its fields all made at once; refuses what this
--- server does not take.
-local function new_request(method, target, major, minor, target_ctl, peer)
+-- A new request for client `peer` from the parts of its request line and
+-- its header fields (httphead.parse's), its fields all made at once (the
+-- body "" until read); refuses what this server does not take.
+local function new_request(method, target, major, minor, target_ctl, peer, fields)
   if major ~= 1 then refuse(505, "HTTP/" .. major .. "." .. minor .. " is not supported") end
   if not KNOWN_METHODS[method] then refuse(501, "method " .. method .. " is not implemented") end
   if target_ctl then refuse(400, "control characters in the target") end
   local path = target
   if target:byte(1) == SLASH then  -- origin-form, the common case
-    path = target
+    if not target:find("[?%%]") then   -- a plain path: nothing to split or decode
+      return { method = method, target = target, version = minor == 1 and "1.1" or "1." .. minor,
+        path = target, query = "", decoded_path = target, params = {}, peer = peer,
+        headers = received(fields), body = "" }
+    end
   elseif target:match("^[Hh][Tt][Tt][Pp][Ss]?://") then  -- absolute-form
     path = target:match("^%a+://[^/?]*(.*)$")
     if path == "" or path:sub(1, 1) == "?" then path = "/" .. path end
@@ -205,7 +216,8 @@ local function new_request(method, target, major, minor, target_ctl, peer)
   end
   return { method = method, target = target, version = minor == 1 and "1.1" or "1." .. minor,
     path = path, query = query, decoded_path = decoded or path,
-    params = query == "" and {} or M.parse_query(query), peer = peer, headers = nil, body = nil }
+    params = query == "" and {} or M.parse_query(query), peer = peer, headers = received(fields),
+    body = "" }
 end
 
 local NONE = {}  -- no values (never written)
@@ -291,9 +303,9 @@ function Client:read_request()
   local method, target, major, minor, fields, lengths, encodings, hosts, connection, expect, target_ctl =
     httphead.parse(head)
   if not method then refuse(target, major) end   -- the status and the reason
-  local req = new_request(method, target, major, minor, target_ctl, self.peer)
-  req.headers = net.http.headers(fields)
+  local req = new_request(method, target, major, minor, target_ctl, self.peer, fields)
   if req.version == "1.1" and hosts ~= 1 then refuse(400, "HTTP/1.1 needs exactly one Host") end
+  if not (lengths or encodings) then return req, connection or "" end   -- no body: the common case
   local mode, n = framing(req, lengths, encodings)
   if mode == "length" and n > self.opts.maxbody then
     refuse(413, "the body is larger than " .. self.opts.maxbody .. " bytes")
@@ -537,8 +549,18 @@ end
 -- serve(host, port, handler [, opts]) -> srv, or nil, message.
 function M.serve(host, port, handler, opts)
   local o = options(handler, opts)
+  local spare = {}   -- Client objects done with their connection, for the next ones
   local srv, err = serve(host, port, function(conn)
-    Client.new(conn, o, handler, httphead.peer(conn)):serve()
+    local n = #spare
+    local client = spare[n]
+    if client then
+      spare[n] = nil
+      client:reset(conn, httphead.peer(conn))
+    else
+      client = Client.new(conn, o, handler, httphead.peer(conn))
+    end
+    client:serve()
+    if n < SPARE then spare[n + 1] = client end   -- (not after an error or a cancel)
   end, { backlog = o.backlog, family = o.family, max = o.max, linelimit = o.maxheader + 2,
     defer = 1,   -- HTTP clients speak first: a client is taken once its request is coming
     tls = o.tls, handshake = o.handshake })
