@@ -229,9 +229,16 @@ static int ctl(unsigned char ch) {
 /* The fields parse sums up after `fields`, in this order: how (see
    note_framing). */
 enum { LIST, COUNT, JOIN };
-static const struct { const char *name; int how; } framing_names[] = {
-  {"content-length", LIST}, {"transfer-encoding", LIST}, {"host", COUNT},
-  {"connection", JOIN}, {"expect", JOIN}, {NULL, 0}};
+static const struct { const char *name; size_t len; int how; } framing_names[] = {
+  {"content-length", 14, LIST}, {"transfer-encoding", 17, LIST}, {"host", 4, COUNT},
+  {"connection", 10, JOIN}, {"expect", 6, JOIN}, {NULL, 0, 0}};
+
+/* True when s[0, n) has no upper-case letter. */
+static int lower(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] >= 'A' && s[i] <= 'Z') return 0;
+  return 1;
+}
 
 /* Push nil, status, why; returns 3. */
 static int refuse(lua_State *L, int status, const char *why) {
@@ -277,7 +284,7 @@ static int request_line(lua_State *L, const char *line, size_t n, int *tctl) {
 static void note_framing(lua_State *L, int base, const char *name, size_t n, int vidx) {
   for (int i = 0; framing_names[i].name; i++) {
     int slot = base + i;
-    if (strlen(framing_names[i].name) != n || strncasecmp(name, framing_names[i].name, n) != 0) continue;
+    if (framing_names[i].len != n || strncasecmp(name, framing_names[i].name, n) != 0) continue;
     if (framing_names[i].how == COUNT) {
       lua_pushinteger(L, lua_tointeger(L, slot) + 1);
       lua_replace(L, slot);
@@ -285,6 +292,11 @@ static void note_framing(lua_State *L, int base, const char *name, size_t n, int
       luaL_Buffer b;
       size_t len;
       const char *v = lua_tolstring(L, vidx, &len);
+      if (lua_isnil(L, slot) && lower(v, len)) {   /* the first, in lower case already */
+        lua_pushvalue(L, vidx);
+        lua_replace(L, slot);
+        return;
+      }
       luaL_buffinit(L, &b);
       if (lua_isstring(L, slot)) {
         lua_pushvalue(L, slot);         /* the joined values so far */

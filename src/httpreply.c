@@ -104,7 +104,8 @@ static int l_fields(lua_State *L) {
       if (lua_type(L, key) != LUA_TSTRING) goto bad;
       name = lua_tolstring(L, key, &nn);
       if (!http_token(name, nn)) goto bad;
-      s = luaL_tolstring(L, -1, &n);   /* ... key value text */
+      if (lua_type(L, key + 1) == LUA_TSTRING) s = lua_tolstring(L, key + 1, &n);
+      else s = luaL_tolstring(L, key + 1, &n);   /* ... key value text */
       if (memchr(s, '\r', n) || memchr(s, '\n', n) || memchr(s, '\0', n)) goto bad;
       if (named(name, nn, "connection", 10)) {
         if (strcasestr(s, "close")) close = 1;
