@@ -22,13 +22,14 @@ local M = {}
 local HEADERS = {}  -- key marking a headers table's metatable
 local add_header   -- M.add, below
 
--- The bookkeeping of headers table h, its fields filled in.
+-- The bookkeeping of headers table h, its fields filled in (made on
+-- first use: until then the metatable holds only `pending`, the list).
 local function ready(h)
   local mt = getmetatable(h)
-  local fields = mt.pending
-  if fields then
-    mt.pending, mt.names, mt.order = false, {}, {}
-    for i = 1, #fields, 2 do add_header(h, fields[i], fields[i + 1], mt) end
+  if not mt.names then
+    local fields = mt.pending
+    mt.pending, mt.names, mt.order, mt.lists = false, {}, {}, false
+    for i = 1, fields and #fields or 0, 2 do add_header(h, fields[i], fields[i + 1], mt) end
   end
   return mt
 end
@@ -99,10 +100,8 @@ add_header = M.add
 -- value, name, value, ...} of strings in the order received, not checked
 -- (the HTTP server's, from its own parser), filled in on first use.
 function M.received(fields)
-  local empty = fields == nil or #fields == 0
   return setmetatable({}, { __index = h_index, __newindex = h_newindex, __pairs = h_pairs,
-    __tostring = h_tostring, [HEADERS] = true, names = empty and {} or false,
-    order = empty and {} or false, lists = false, pending = not empty and fields })
+    __tostring = h_tostring, [HEADERS] = true, pending = fields or false })
 end
 local received = M.received
 

@@ -121,16 +121,13 @@ M.date = http_date
 -- The lines every reply carries unless the handler gave its own:
 -- "Date: ..." (made once a second) and "Server: ..." (M.server_name).
 local date_line_sec, date_line, server_line, server_line_name
-local function date_field()
+local function standard_fields()
   local s = os.time()
   if s ~= date_line_sec then date_line_sec, date_line = s, "Date: " .. http_date() end
-  return date_line
-end
-local function server_field()
   if server_line_name ~= M.server_name then
     server_line_name, server_line = M.server_name, "Server: " .. tostring(M.server_name)
   end
-  return server_line
+  return date_line, server_line
 end
 
 -- Decode a query component: "+" is a space, %XX a byte.
@@ -348,15 +345,17 @@ local function content_length(n)
   return line
 end
 
+-- The status line of `status` with its CR LF, made and kept.
+local function head_line(status)
+  local status_line = "HTTP/1.1 " .. status .. " " .. (REASONS[status] or "Unknown") .. "\r\n"
+  status_lines[status] = status_line   -- at most 900 of them: statuses are 100-999
+  return status_line
+end
 -- A reply's head, and body when given, as one string: the status line,
 -- `fields` (field lines, each with its CR LF, as httpreply.fields makes
 -- them), then `framing` and `connection` (lines with CR LF, or nil).
 local function head(status, fields, framing, connection, body)
-  local status_line = status_lines[status]
-  if not status_line then
-    status_line = "HTTP/1.1 " .. status .. " " .. (REASONS[status] or "Unknown") .. "\r\n"
-    status_lines[status] = status_line   -- at most 900 of them: statuses are 100-999
-  end
+  local status_line = status_lines[status] or head_line(status)
   return status_line .. fields .. (framing or "") .. (connection or "") .. "\r\n" .. (body or "")
 end
 
@@ -371,7 +370,7 @@ local function checked_reply(status, headers)
   if headers ~= nil and type(headers) ~= "table" then
     return nil, "handler returned headers of type " .. type(headers) .. " (a table expected)"
   end
-  local fields, close = reply_fields(headers, date_field(), server_field())
+  local fields, close = reply_fields(headers, standard_fields())
   if not fields then
     return nil, "handler returned a bad header field " .. string.format("%q", tostring(close))
   end
@@ -437,7 +436,10 @@ function Client:reply_string(req, status, fields, body, keep)
     self.timeout = self.opts.timeout
     self.conn:settimeout(self.timeout)
   end
-  if not self.conn:send(head(status, fields, framing, conn_field, body)) then return nil end
+  local status_line = status_lines[status] or head_line(status)
+  if not self.conn:send(status_line .. fields .. (framing or "") .. (conn_field or "") .. "\r\n" .. (body or "")) then
+    return nil
+  end
   return keep
 end
 
@@ -447,8 +449,9 @@ end
 function Client:refused(r)
   local body = r.status .. " " .. (REASONS[r.status] or "") .. ": " .. r.why .. "\n"
   reply_last(self.conn)   -- the reply leaves with the FIN of the shutdown
+  local date, server = standard_fields()
   local ok = pcall(self.send, self, head(r.status,
-    date_field() .. "\r\n" .. server_field() .. "\r\nContent-Type: text/plain\r\n",
+    date .. "\r\n" .. server .. "\r\nContent-Type: text/plain\r\n",
     content_length(#body), CLOSE, body))
   if not ok or r.status == 408 then return end
   self.conn:shutdown("send")
