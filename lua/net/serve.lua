@@ -94,11 +94,10 @@ local function traceback(m)
   return debug.traceback(m, 2)
 end
 
--- Lets a client go (to-be-closed in serve_client): forgets its connection,
--- uncounts it and closes it (as the connection's own __close does).
+-- Lets a client go (to-be-closed in serve_client): uncounts its
+-- connection and closes it (as the connection's own __close does).
 local Leave = { __close = function(self)
   local srv, c = self.srv, self.c
-  srv.conns[c] = nil
   srv.nclients = srv.nclients - 1
   getmetatable(c).__close(c)
 end }
@@ -111,7 +110,6 @@ end }
 local function serve_client(srv, client)
   local _ <close> = client
   local c = client.c
-  srv.conns[c] = true
   if srv.tls then
     local ok = srv.sock:handshake(c, srv.handshake)
     if not ok then  -- closed and uncounted by the to-be-closed variables
@@ -191,6 +189,7 @@ local function accept_loop(srv)
           wake(client.thread)
         else
           client = setmetatable({ srv = srv, c = c }, Leave)
+          srv.clients_tasks[client] = true
           local t = net.spawn(client_task, srv, c, client)
           M.describe(t, function()  -- asked for by net.tasks() only: made then
             local kind = srv.kind or "net.serve"
@@ -260,7 +259,10 @@ function M.serve(host, port, handler, opts)
   if not sock then notice(err) return nil, err end
   local srv = setmetatable({ sock = sock, handler = handler, timeout = opts.timeout, max = max,
     tls = opts.tls ~= nil, handshake = opts.handshake or 10, failed_handshakes = 0,
-    nclients = 0, conns = {}, idle = {}, closed = false }, Server)   -- conns: Leave takes each out
+    nclients = 0, idle = {}, closed = false,
+    -- the Leave objects of the clients' tasks (c: the connection being
+    -- served); weak: a task that ends takes its own with it
+    clients_tasks = setmetatable({}, { __mode = "k" }) }, Server)
   srv.name = hostport(sock:getsockname())
   srv.task = net.spawn(accept_loop, srv)
   M.describe(srv.task, function()
@@ -274,7 +276,9 @@ function Server:close()
   if self.closed then return nil, "closed" end
   self.closed = true
   self.sock:close()
-  for c in pairs(self.conns) do pcall(c.close, c) end
+  for client in pairs(self.clients_tasks) do
+    if client.c then pcall(client.c.close, client.c) end   -- (parked: nil)
+  end
   for _, client in ipairs(self.idle) do wake(client.thread) end   -- they end
   self.idle = {}
   return true
