@@ -7,10 +7,14 @@
  *
  * Internal, not a part of net: package.loaded["net.httphead"] holds
  *
- *   read(conn, max, idle, timeout) -> head, deadline
+ *   request(conn, max, idle, timeout) -> method, target, major, minor,
+ *       fields, lengths, encodings, hosts, connection, expect, target_ctl,
+ *       deadline (parse's results, then the deadline)
+ *       or nil, status, why (parse refused the head)
  *       or nil, "idle" | "closed" | "empty" | "line" | "large" | "timeout" | message
  *     Reads up to and including the empty line that ends a request head
- *     (lines end in LF or CR LF). Empty lines before the request line are
+ *     (lines end in LF or CR LF) and splits it as parse does, where it lies
+ *     in the connection's buffer. Empty lines before the request line are
  *     skipped (a fourth one: "empty"). Waits `idle` seconds for the request
  *     line to be complete, then `timeout` seconds from then for the rest
  *     ("idle": the request line did not come in time; "timeout": the rest
@@ -98,9 +102,11 @@ static int skip_empty(buffer *b) {
   }
 }
 
-/* read continuation. Stack: 1 conn, 2 max, 3 idle deadline, 4 timeout,
-   5 head deadline (nil until the request line is complete), 6 empty lines
-   skipped. ctx: where the scan resumes. */
+static int parse(lua_State *L, const char *s, size_t len, int only_fields);
+
+/* request continuation. Stack: 1 conn, 2 max, 3 idle deadline, 4
+   timeout, 5 head deadline (nil until the request line is complete), 6
+   empty lines skipped. ctx: where the scan resumes. */
 static int read_k(lua_State *L, int status, lua_KContext ctx) {
   conn *c = lua_touserdata(L, 1);
   transport *io = conn_transport(c);
@@ -131,11 +137,13 @@ static int read_k(lua_State *L, int status, lua_KContext ctx) {
       lua_replace(L, 5);
     }
     if (end > 0 && end <= max) {
-      lua_pushlstring(L, buffer_data(b), end);
+      int r;
       if (conn_traced(c)) conn_trace(L, 1, "receive", buffer_data(b), end);
+      r = parse(L, buffer_data(b), end, 0);   /* split where it lies */
       buffer_consume(b, end);
+      if (r == 3) return 3;             /* refused: nil, status, why */
       lua_pushvalue(L, 5);
-      return 2;
+      return r + 1;
     }
     if (first > max || (lua_isnil(L, 5) && buffer_len(b) > max)) {
       lua_pushnil(L);
@@ -183,7 +191,8 @@ closed:
 
 /* read(conn, max, idle, timeout) -> head, deadline, or nil, why; nil, "not a
    connection" for anything else (the caller reads lines itself). */
-static int l_read(lua_State *L) {
+/* request(conn, max, idle, timeout). */
+static int l_request(lua_State *L) {
   lua_Integer max;
   if (luaL_testudata(L, 1, "netlua.conn") == NULL) {
     lua_pushnil(L);
@@ -319,17 +328,13 @@ static void note_framing(lua_State *L, int base, const char *name, size_t n, int
   }
 }
 
-/* parse(head [, "fields"]) -> method, target, major, minor, fields,
-   lengths, encodings, hosts, connection, expect, target_ctl; or nil,
-   status, why. With "fields" the text has no request line (trailers): ->
-   fields. */
-static int l_parse(lua_State *L) {
-  size_t len, at = 0, nlines = 0;
-  const char *s = luaL_checklstring(L, 1, &len);
-  int only_fields = lua_isstring(L, 2) && strcmp(lua_tostring(L, 2), "fields") == 0;
+/* Split the head s[0, len) as parse() does (below), pushing its results;
+   returns how many. */
+static int parse(lua_State *L, const char *s, size_t len, int only_fields) {
+  size_t at = 0, nlines = 0;
   int tctl = 0, fields, framing, nfields = 0;
   lua_Integer nf = 0;   /* slots filled in fields */
-  lua_settop(L, 1);
+  luaL_checkstack(L, 20, NULL);   /* its results and a field's values on the caller's */
   if (!only_fields) {
     const char *lf = memchr(s, '\n', len);
     size_t n;
@@ -377,6 +382,18 @@ static int l_parse(lua_State *L) {
   return 11;
 }
 
+/* parse(head [, "fields"]) -> method, target, major, minor, fields,
+   lengths, encodings, hosts, connection, expect, target_ctl; or nil,
+   status, why. With "fields" the text has no request line (trailers): ->
+   fields. */
+static int l_parse(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  int only_fields = lua_isstring(L, 2) && strcmp(lua_tostring(L, 2), "fields") == 0;
+  lua_settop(L, 1);
+  return parse(L, s, len, only_fields);
+}
+
 /* peer(conn) -> "host:port" of the peer ("[v6]:port"), even once closed. */
 static int l_peer(lua_State *L) {
   char buf[SOCK_ADDRSTRLEN];
@@ -385,7 +402,8 @@ static int l_peer(lua_State *L) {
 }
 
 void httphead_open(lua_State *L) {
-  static const luaL_Reg f[] = {{"read", l_read}, {"parse", l_parse}, {"peer", l_peer}, {NULL, NULL}};
+  static const luaL_Reg f[] = {{"request", l_request}, {"parse", l_parse}, {"peer", l_peer},
+                               {NULL, NULL}};
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   luaL_newlib(L, f);
   lua_setfield(L, -2, "net.httphead");

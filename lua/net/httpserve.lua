@@ -89,6 +89,7 @@ end
 
 -- The request head read and split in C (src/httphead.c).
 local httphead = package.loaded["net.httphead"]
+local request_head = httphead.request
 -- The reply's field lines made in C, and the hold of a last reply (src/httpreply.c).
 local httpreply = package.loaded["net.httpreply"]
 local reply_fields, reply_last = httpreply.fields, httpreply.last
@@ -286,9 +287,11 @@ end
 -- case, "" for none), or nil when the client closed, left or idled out
 -- before sending one. Raises refusals.
 function Client:read_request()
-  local head, deadline = httphead.read(self.conn, self.opts.maxheader, self.idle, self.opts.timeout)
-  if not head then
-    local why = deadline
+  local method, target, major, minor, fields, lengths, encodings, hosts, connection, expect, target_ctl,
+    deadline = request_head(self.conn, self.opts.maxheader, self.idle, self.opts.timeout)
+  if not method then
+    if major then refuse(target, major) end   -- the status and the reason
+    local why = target
     if why == "empty" then refuse(400, "no request line") end
     if why == "line" then refuse(431, "the request line is too long") end
     if why == "large" then refuse(431, "the header section is too large") end
@@ -297,9 +300,6 @@ function Client:read_request()
     return nil  -- closed, reset or idle: no reply
   end
   self.deadline = deadline
-  local method, target, major, minor, fields, lengths, encodings, hosts, connection, expect, target_ctl =
-    httphead.parse(head)
-  if not method then refuse(target, major) end   -- the status and the reason
   local req = new_request(method, target, major, minor, target_ctl, self.peer, fields)
   if req.version == "1.1" and hosts ~= 1 then refuse(400, "HTTP/1.1 needs exactly one Host") end
   if not (lengths or encodings) then return req, connection or "" end   -- no body: the common case
