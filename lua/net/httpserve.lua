@@ -422,22 +422,26 @@ end
 -- Send a reply whose body is the string `body` (the common case, without
 -- a protected call); returns keep, or nil when the client left.
 function Client:reply_string(req, status, fields, body, keep)
-  local framing
-  if status >= 200 and status ~= 204 and status ~= 304 then framing = content_length(#body) end
-  if req.method == "HEAD" or status < 200 or status == 204 or status == 304 then body = nil end
-  local conn_field
+  local framing, conn_field = "", ""
+  if status >= 200 and status ~= 204 and status ~= 304 then
+    framing = length_lines[#body] or content_length(#body)
+    if req.method == "HEAD" then body = "" end
+  else
+    body = ""
+  end
+  local conn = self.conn
   if not keep then
     conn_field = CLOSE
-    reply_last(self.conn)   -- the reply leaves with the FIN
+    reply_last(conn)   -- the reply leaves with the FIN
   elseif req.version == "1.0" then
     conn_field = KEEP
   end
-  if self.timeout ~= self.opts.timeout then
-    self.timeout = self.opts.timeout
-    self.conn:settimeout(self.timeout)
+  local timeout = self.opts.timeout
+  if self.timeout ~= timeout then
+    self.timeout = timeout
+    conn:settimeout(timeout)
   end
-  local status_line = status_lines[status] or head_line(status)
-  if not self.conn:send(status_line .. fields .. (framing or "") .. (conn_field or "") .. "\r\n" .. (body or "")) then
+  if not conn:send((status_lines[status] or head_line(status)) .. fields .. framing .. conn_field .. "\r\n" .. body) then
     return nil
   end
   return keep
