@@ -22,24 +22,33 @@ local M = {}
 local HEADERS = {}  -- key marking a headers table's metatable
 local add_header   -- M.add, below
 
--- The bookkeeping of headers table h, its fields filled in (made on
--- first use: until then the metatable holds only `pending`, the list).
+local PENDING   -- the metatable of the tables not filled in yet, below
+local h_index, h_newindex, h_pairs, h_tostring
+
+-- The bookkeeping of headers table h, its fields filled in. Until its
+-- first use a table holds the fields received as they came, the list
+-- {name, value, ...} itself, under the metatable PENDING shared by all
+-- such tables; then it gets a metatable of its own and its fields.
 local function ready(h)
   local mt = getmetatable(h)
-  if not mt.names then
-    local fields = mt.pending
-    mt.pending, mt.names, mt.order, mt.lists = false, {}, {}, false
-    for i = 1, fields and #fields or 0, 2 do add_header(h, fields[i], fields[i + 1], mt) end
+  if mt == PENDING then
+    local n = rawlen(h)
+    local fields = table.move(h, 1, n, 1, {})
+    for i = 1, n do rawset(h, i, nil) end
+    mt = { __index = h_index, __newindex = h_newindex, __pairs = h_pairs, __tostring = h_tostring,
+      [HEADERS] = true, names = {}, order = {}, lists = false }
+    setmetatable(h, mt)
+    for i = 1, n, 2 do add_header(h, fields[i], fields[i + 1], mt) end
   end
   return mt
 end
 
-local function h_index(h, k)
+function h_index(h, k)
   local name = type(k) == "string" and ready(h).names[k:lower()]
   return name and rawget(h, name) or nil
 end
 
-local function h_newindex(h, k, v)
+function h_newindex(h, k, v)
   local mt = ready(h)
   local low = k:lower()
   local name = mt.names[low]
@@ -50,7 +59,7 @@ local function h_newindex(h, k, v)
   if mt.lists then mt.lists[low] = nil end
 end
 
-local function h_pairs(h)
+function h_pairs(h)
   local order, i = ready(h).order, 0
   return function()
     repeat
@@ -61,7 +70,7 @@ local function h_pairs(h)
   end, h, nil
 end
 
-local function h_tostring(h)  -- control bytes from the peer shown escaped
+function h_tostring(h)  -- control bytes from the peer shown escaped
   local out, visible = {}, require("net.transcript").visible
   for name, v in pairs(h) do out[#out + 1] = visible(name .. ": " .. tostring(v)) end
   return table.concat(out, "\n")
@@ -96,12 +105,15 @@ function M.add(h, name, value, info)
 end
 add_header = M.add
 
--- received(fields) -> a new headers table holding `fields`, a list {name,
--- value, name, value, ...} of strings in the order received, not checked
--- (the HTTP server's, from its own parser), filled in on first use.
+-- received(fields) -> `fields`, a list {name, value, name, value, ...} of
+-- strings in the order received, not checked (the HTTP server's, from its
+-- own parser), made the headers table holding them (filled in on first
+-- use; the list is taken over).
+PENDING = { __index = h_index, __newindex = h_newindex, __pairs = h_pairs, __tostring = h_tostring,
+  [HEADERS] = true }
+
 function M.received(fields)
-  return setmetatable({}, { __index = h_index, __newindex = h_newindex, __pairs = h_pairs,
-    __tostring = h_tostring, [HEADERS] = true, pending = fields or false })
+  return setmetatable(fields or {}, PENDING)
 end
 local received = M.received
 
@@ -117,7 +129,7 @@ function M.new(fields)
       error("bad argument #1 to 'headers' (field " .. (i + 1) // 2 .. " is not a name and a value)", 2)
     end
   end
-  return received(fields)
+  return received(fields and table.move(fields, 1, #fields, 1, {}))   -- (the caller's list stays)
 end
 
 -- Append `more` (an obsolete folded continuation line) to the last value
