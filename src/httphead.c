@@ -212,16 +212,19 @@ static int l_request(lua_State *L) {
 
 /* ---- splitting ------------------------------------------------------- */
 
-/* The bytes of a token (RFC 9110 tchar). */
-static int tchar(unsigned char ch) {
-  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-         (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
+/* The bytes of a token (RFC 9110 tchar): letters, digits and these. */
+static const char tchars[] = "!#$%&'*+-.^_`|~";
+static unsigned char is_tchar[256];
 
 int http_token(const char *s, size_t n) {
+  if (!is_tchar['A']) {   /* the table, made once */
+    for (int ch = 0; ch < 256; ch++)
+      is_tchar[ch] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                     (ch != 0 && strchr(tchars, ch) != NULL);
+  }
   if (n == 0) return 0;
   for (size_t i = 0; i < n; i++)
-    if (!tchar((unsigned char)s[i])) return 0;
+    if (!is_tchar[(unsigned char)s[i]]) return 0;
   return 1;
 }
 
