@@ -26,6 +26,18 @@ describe("the loop", function()
     assert.are.equal(0, #net.tasks())
   end)
 
+  it("lets the other tasks run on net.sleep(0), in a task and outside one", function()
+    local log = {}
+    net.spawn(function() for i = 1, 3 do log[#log + 1] = "a" .. i; net.sleep(0) end end)
+    net.spawn(function() for i = 1, 3 do log[#log + 1] = "b" .. i; net.sleep(0) end end)
+    net.run()
+    assert.are.same({ "a1", "b1", "a2", "b2", "a3", "b3" }, log)
+    local ran = false
+    net.spawn(function() ran = true end)
+    net.sleep(0)
+    assert.is_true(ran)
+  end)
+
   it("passes arguments to a task and returns its thread", function()
     local got
     local t = net.spawn(function(a, b) got = a + b end, 2, 3)

@@ -317,12 +317,15 @@ static int sleep_k(lua_State *L, int status, lua_KContext ctx) {
   return 0;
 }
 
-/* net.sleep(seconds): wait, letting other tasks run. */
+/* net.sleep(seconds): wait, letting other tasks run (at least once: so
+   does net.sleep(0), in a task and at the prompt). */
 static int l_sleep(lua_State *L) {
-  double s = luaL_checknumber(L, 1);
+  double s = luaL_checknumber(L, 1), deadline;
   luaL_argcheck(L, s >= 0 && !isnan(s), 1, "seconds must be >= 0");
   lua_settop(L, 1);
-  lua_pushnumber(L, loop_now() + s);
+  deadline = loop_now() + s;
+  lua_pushnumber(L, deadline);
+  loop_wait(L, -1, 0, deadline, 0, sleep_k);
   return sleep_k(L, 0, 0);
 }
 
