@@ -16,9 +16,9 @@ local M = {}
 -- bookkeeping: names (lower name -> name as given), order (names in
 -- order), and lists (lower name -> each value, only for fields received
 -- more than once; false until one is). The metamethods are shared by all
--- headers tables. A table made from a list of fields keeps the list
--- (pending) and fills itself in on first use: a server that never looks
--- at a request's headers does not pay for them.
+-- headers tables. A table made from a list of fields is that list until
+-- its first use (see ready): a server that never looks at a request's
+-- headers does not pay for them.
 local HEADERS = {}  -- key marking a headers table's metatable
 local add_header   -- M.add, below
 
@@ -105,13 +105,13 @@ function M.add(h, name, value, info)
 end
 add_header = M.add
 
+PENDING = { __index = h_index, __newindex = h_newindex, __pairs = h_pairs, __tostring = h_tostring,
+  [HEADERS] = true }
+
 -- received(fields) -> `fields`, a list {name, value, name, value, ...} of
 -- strings in the order received, not checked (the HTTP server's, from its
 -- own parser), made the headers table holding them (filled in on first
 -- use; the list is taken over).
-PENDING = { __index = h_index, __newindex = h_newindex, __pairs = h_pairs, __tostring = h_tostring,
-  [HEADERS] = true }
-
 function M.received(fields)
   return setmetatable(fields or {}, PENDING)
 end
