@@ -93,6 +93,9 @@ describe("net.http.serve", function()
       { { date = "then", SERVER = "mine" }, { "date: then\r\n", "SERVER: mine\r\n" } },
       -- the server frames the body itself
       { { ["Content-Length"] = "99", ["transfer-encoding"] = "chunked" }, { "Content-Length: 4\r\n" } },
+      -- a list: a field for each (cookies are never joined)
+      { { ["Set-Cookie"] = { "a=1", "b=2" } }, { "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n" } },
+      { { ["X-Obj"] = setmetatable({}, { __tostring = function() return "shown" end }) }, { "X-Obj: shown\r\n" } },
     }
     for _, case in ipairs(cases) do
       local _, _, port = start(function() return 200, case[1], "body" end)
@@ -114,8 +117,11 @@ describe("net.http.serve", function()
   end)
 
   it_serve("answers 500 for a header field a handler should not send, and names it on stderr", function()
+    local raises = function() error("no") end
     local bad = { { ["X Y"] = "1" }, { [""] = "1" }, { [1] = "x" }, { ["X-Ok"] = "a\r\nSet-Cookie: evil=1" },
-      { ["X-Ok"] = "a\nb" }, { ["X-Ok"] = "a\0b" } }
+      { ["X-Ok"] = "a\nb" }, { ["X-Ok"] = "a\0b" }, { ["X-Ok"] = { "a", "b\r\nevil: 1" } },
+      { ["X-Ok"] = { x = 1 } }, { ["X-Ok"] = setmetatable({}, { __tostring = raises }) },
+      setmetatable({}, { __pairs = raises }), setmetatable({}, { __pairs = function() return 42 end }) }
     for _, headers in ipairs(bad) do
       local _, _, port = start(function() return 200, headers, "never" end, { quiet = true })
       local code, all = raw_exchange(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -9,14 +9,18 @@
  *
  *   fields(headers, date, server) -> text, close
  *       or nil, name (a bad field: its name as given)
+ *       or nil, name or nil, message (a __tostring of a value, or the
+ *          table's __pairs, raised: the field's name, or nil, and the error)
  *     headers: what a handler returned (a table {Name = value}, its
  *     __pairs honoured; nil: none). text: its fields as "Name: value\r\n",
- *     in the order pairs gives, each value through tostring; then the
- *     lines `date` and `server` ("Date: ...", "Server: ...") with CR LF,
- *     each unless the table has that field (in any case). Content-Length,
- *     Transfer-Encoding and Connection are left out (the server writes
- *     them); close: a Connection field holding "close" (any case). Bad: a
- *     name that is not a string token, a value with CR, LF or NUL.
+ *     in the order pairs gives; a value is a string or a number, a list of
+ *     them (a line for each: two Set-Cookie fields), or anything else
+ *     through tostring; then the lines `date` and `server` ("Date: ...",
+ *     "Server: ...") with CR LF, each unless the table has that field (in
+ *     any case). Content-Length, Transfer-Encoding and Connection are left
+ *     out (the server writes them); close: a Connection field holding
+ *     "close" (any case). Bad: a name that is not a string token, a value
+ *     with CR, LF or NUL, a table value that is not a list of strings.
  *
  *   last(conn): what is sent on conn from now on is the last before it is
  *     closed (a reply with "Connection: close"): plain TCP holds it back
@@ -62,14 +66,15 @@ static int named(const char *name, size_t n, const char *word, size_t wn) {
 }
 
 /* One step of pairs over the table at h: the control key at the top is
-   replaced by the next key and value; 0 (and nothing) at the end. `it`:
-   the stack index of __pairs's iterator and state, or 0 for lua_next. */
+   replaced by the next key and value; 0 (and nothing) at the end, -1 (and
+   the error) when __pairs's iterator raised. `it`: the stack index of
+   __pairs's iterator and state, or 0 for lua_next. */
 static int step(lua_State *L, int h, int it) {
   if (it == 0) return lua_next(L, h);
   lua_pushvalue(L, it);
   lua_pushvalue(L, it + 1);
   lua_rotate(L, -3, 2);   /* iterator, state, control */
-  lua_call(L, 2, 2);
+  if (lua_pcall(L, 2, 2, 0) != LUA_OK) return -1;
   if (lua_isnil(L, -2)) {
     lua_pop(L, 2);
     return 0;
@@ -77,12 +82,70 @@ static int step(lua_State *L, int h, int it) {
   return 1;
 }
 
+/* tostring(v), for lua_pcall. */
+static int tostring(lua_State *L) {
+  luaL_tolstring(L, 1, NULL);
+  return 1;
+}
+
+/* What fields() has seen so far. */
+typedef struct {
+  text t;
+  int close, date, server;
+} seen;
+
+/* Write the field name[0, nn): the value at idx (a string or a number),
+   or note what it says; 0 when the value holds CR, LF or NUL. */
+static int field(lua_State *L, seen *f, const char *name, size_t nn, int idx) {
+  size_t n;
+  const char *s = lua_tolstring(L, idx, &n);
+  if (memchr(s, '\r', n) || memchr(s, '\n', n) || memchr(s, '\0', n)) return 0;
+  if (named(name, nn, "connection", 10)) {
+    if (strcasestr(s, "close")) f->close = 1;
+  } else if (!named(name, nn, "content-length", 14) && !named(name, nn, "transfer-encoding", 17)) {
+    f->date = f->date || named(name, nn, "date", 4);
+    f->server = f->server || named(name, nn, "server", 6);
+    put(L, &f->t, name, nn);
+    put(L, &f->t, ": ", 2);
+    put(L, &f->t, s, n);
+    put(L, &f->t, "\r\n", 2);
+  }
+  return 1;
+}
+
+/* Write the field whose name is at key and value at key + 1: a string or
+   a number; a list of them (one line each: Set-Cookie); anything else
+   through tostring. 1, 0 (bad), or -1 with the error of a __tostring on
+   the top. */
+static int value(lua_State *L, seen *f, int key) {
+  size_t nn;
+  const char *name = lua_tolstring(L, key, &nn);
+  int v = key + 1, type = lua_type(L, v);
+  if (type == LUA_TSTRING || type == LUA_TNUMBER) return field(L, f, name, nn, v);
+  if (type == LUA_TTABLE && luaL_getmetafield(L, v, "__tostring") == LUA_TNIL) {
+    lua_Integer n = (lua_Integer)lua_rawlen(L, v);
+    for (lua_Integer i = 1; i <= n; i++) {
+      int t = lua_rawgeti(L, v, i);
+      if ((t != LUA_TSTRING && t != LUA_TNUMBER) || !field(L, f, name, nn, lua_gettop(L))) return 0;
+      lua_pop(L, 1);
+    }
+    if (n > 0) return 1;
+    lua_pushnil(L);
+    return lua_next(L, v) == 0;   /* {}: no line; a table that is no list: bad */
+  }
+  lua_settop(L, v);
+  lua_pushcfunction(L, tostring);
+  lua_pushvalue(L, v);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) return -1;
+  return field(L, f, name, nn, lua_gettop(L));
+}
+
 /* Stack: 1 headers, 2 date, 3 server, 4 the text's slot, 5 and 6 the
    iterator and state of __pairs (when it has one). */
 static int l_fields(lua_State *L) {
   char local[1024];
-  text t = {local, 0, sizeof local, 4};
-  int close = 0, date = 0, server = 0, it = 0;
+  seen f = {{local, 0, sizeof local, 4}, 0, 0, 0};
+  int it = 0, r;
   size_t n;
   const char *s;
   if (!lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TTABLE);
@@ -92,31 +155,25 @@ static int l_fields(lua_State *L) {
   if (lua_istable(L, 1)) {
     if (luaL_getmetafield(L, 1, "__pairs") != LUA_TNIL) {
       lua_pushvalue(L, 1);
-      lua_call(L, 1, 3);      /* iterator, state, first control */
+      if (lua_pcall(L, 1, 3, 0) != LUA_OK) goto raised;  /* iterator, state, first control */
       it = 5;
     } else {
       lua_pushnil(L);
     }
-    while (step(L, 1, it)) {  /* ... key value */
+    while ((r = step(L, 1, it)) > 0) {  /* ... key value */
       int key = lua_gettop(L) - 1;
-      const char *name;
       size_t nn;
       if (lua_type(L, key) != LUA_TSTRING) goto bad;
-      name = lua_tolstring(L, key, &nn);
-      if (!http_token(name, nn)) goto bad;
-      if (lua_type(L, key + 1) == LUA_TSTRING) s = lua_tolstring(L, key + 1, &n);
-      else s = luaL_tolstring(L, key + 1, &n);   /* ... key value text */
-      if (memchr(s, '\r', n) || memchr(s, '\n', n) || memchr(s, '\0', n)) goto bad;
-      if (named(name, nn, "connection", 10)) {
-        if (strcasestr(s, "close")) close = 1;
-      } else if (!named(name, nn, "content-length", 14) && !named(name, nn, "transfer-encoding", 17)) {
-        date = date || named(name, nn, "date", 4);
-        server = server || named(name, nn, "server", 6);
-        put(L, &t, name, nn);
-        put(L, &t, ": ", 2);
-        put(L, &t, s, n);
-        put(L, &t, "\r\n", 2);
+      s = lua_tolstring(L, key, &nn);
+      if (!http_token(s, nn)) goto bad;
+      r = value(L, &f, key);
+      if (r < 0) {
+        lua_pushnil(L);
+        lua_pushvalue(L, key);
+        lua_pushvalue(L, -3);   /* the error */
+        return 3;
       }
+      if (r == 0) goto bad;
       lua_settop(L, key);     /* the key stays: the next control */
       continue;
     bad:
@@ -124,20 +181,26 @@ static int l_fields(lua_State *L) {
       lua_pushvalue(L, key);
       return 2;
     }
+    if (r < 0) goto raised;
   }
-  if (!date) {
+  if (!f.date) {
     s = lua_tolstring(L, 2, &n);
-    put(L, &t, s, n);
-    put(L, &t, "\r\n", 2);
+    put(L, &f.t, s, n);
+    put(L, &f.t, "\r\n", 2);
   }
-  if (!server) {
+  if (!f.server) {
     s = lua_tolstring(L, 3, &n);
-    put(L, &t, s, n);
-    put(L, &t, "\r\n", 2);
+    put(L, &f.t, s, n);
+    put(L, &f.t, "\r\n", 2);
   }
-  lua_pushlstring(L, t.p, t.len);
-  lua_pushboolean(L, close);
+  lua_pushlstring(L, f.t.p, f.t.len);
+  lua_pushboolean(L, f.close);
   return 2;
+raised:   /* __pairs or its iterator raised: nil, nil, the error */
+  lua_pushnil(L);
+  lua_pushnil(L);
+  lua_pushvalue(L, -3);
+  return 3;
 }
 
 /* last(conn). */

@@ -18,7 +18,9 @@
 --   req.headers    case-insensitive, ordered, as net.http's client gives them
 --   req.body       the request body ("" when none), by Content-Length or chunked
 --   req.peer       "host:port" of the client
---   status         a number 100-999; headers: a table (nil for none)
+--   status         a number 100-999; headers: a table (nil for none) of
+--                  name = value, a value a string (or through tostring) or
+--                  a list of strings, one field each (two Set-Cookie)
 --   body           a string; or a function returning the next chunk, nil or
 --                  "" at the end (sent chunked, or until close to HTTP/1.0);
 --                  or an open file (streamed with its size, then closed)
@@ -370,9 +372,11 @@ local function checked_reply(status, headers)
   if headers ~= nil and type(headers) ~= "table" then
     return nil, "handler returned headers of type " .. type(headers) .. " (a table expected)"
   end
-  local fields, close = reply_fields(headers, standard_fields())
+  local fields, close, err = reply_fields(headers, standard_fields())
   if not fields then
-    return nil, "handler returned a bad header field " .. string.format("%q", tostring(close))
+    if err == nil then return nil, "handler returned a bad header field " .. string.format("%q", tostring(close)) end
+    if close == nil then return nil, "handler returned headers whose __pairs raised: " .. tostring(err) end
+    return nil, "handler returned header field " .. string.format("%q", close) .. " whose tostring raised: " .. tostring(err)
   end
   return status, fields, close
 end
