@@ -295,6 +295,33 @@ describe("regressions (issue #12)", function()
     assert.are.equal("serving\nrc=130\n", out)
     assert.are.equal("", err)
   end)
+  it("Ctrl-C on a script whose server is busy in a handler still exits 130 (QA)", function()
+    -- The handler runs most of the time, so Ctrl-C lands in it: the
+    -- server's protected call catches that error, and the program must
+    -- stop all the same.
+    local f = os.tmpname()
+    local h = assert(io.open(f, "w"))
+    h:write([[
+      local srv = net.http.serve("127.0.0.1", 0, function()
+        local stop = net.now() + 0.02
+        while net.now() < stop do end   -- busy
+        return 200, {}, "ok"
+      end, { quiet = true })
+      local _, port = srv:getsockname()
+      for _ = 1, 2 do
+        net.spawn(function()
+          for _ = 1, 500 do net.http.get("http://127.0.0.1:" .. port .. "/", { timeout = 5 }) end
+        end)
+      end
+      print("serving"); io.stdout:flush()
+    ]])
+    h:close()
+    local _, _, out = common.run("sh -c " .. q(q(common.netlua) .. " " .. q(f) ..
+      " 2>/dev/null & p=$!; sleep 0.7; kill -INT $p; sleep 2; kill -0 $p 2>/dev/null && echo alive && kill -KILL $p; wait $p; echo rc=$?"))
+    os.remove(f)
+    assert.are.equal("serving\nrc=130\n", out)
+  end)
+
   it("the prompt: message only for the chunk's own errors and Ctrl-C; user's print and _PROMPT", function()
     local pty = require "spec.support.pty"
     local r = pty.run({

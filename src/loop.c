@@ -66,11 +66,16 @@ static volatile sig_atomic_t interrupted;
 static int sigfds[2] = {-1, -1};
 static lua_State *volatile running;  /* thread running Lua code now */
 
-/* The hook set by the signal handler: raise inside running Lua code. */
+/* The hook set by the signal handler: raise inside running Lua code. In
+   the main thread that is the whole interrupt; in a task the loop sees it
+   too at its next turn, so that a handler that catches its error (a
+   server's) does not swallow the Ctrl-C meant for the program: a script's
+   server still stops, the prompt still gets it. */
 static void stop_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   lua_sethook(L, NULL, 0, 0);
-  interrupted = 0;
+  if (lua_pushthread(L)) interrupted = 0;
+  lua_pop(L, 1);
   luaL_error(L, "interrupted!");
 }
 
