@@ -294,6 +294,16 @@ describe("net.serve", function()
     end
   end)
 
+  it("closes when its accepting task is cancelled: the port is free again (QA)", function()
+    local srv = assert(net.serve("127.0.0.1", 0, upper_echo))
+    local _, port = srv:getsockname()
+    net.sleep(0.01)   -- its task waits in accept, as net.tasks() shows it
+    assert.is_true(srv.task:cancel())
+    assert.matches("%(closed%)$", tostring(srv))
+    local again = assert(net.listen("127.0.0.1", port))   -- the port is free
+    again:close()
+  end)
+
   it("applies the timeout to each call on a client's connection", function()
     local got
     local srv = assert(net.serve("127.0.0.1", 0, function(c)

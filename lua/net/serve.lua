@@ -172,8 +172,10 @@ local function client_task(srv, c, client)
 end
 
 -- The accepting task: each client goes to an idle client task, or a new
--- one; at most srv.max clients at once.
+-- one; at most srv.max clients at once. When it ends, however it ends (its
+-- task cancelled too), the server is closed.
 local function accept_loop(srv)
+  local _ <close> = srv
   local sock = srv.sock
   while not srv.closed do
     if srv.nclients >= srv.max then
