@@ -480,6 +480,18 @@ print(status, n, s:match("VmHWM:%s*(%d+)"))
       assert.are.equal(0, #s.requests)
     end)
 
+    it("makes a headers table from a list or from a table of names (QA: a table was taken as empty)", function()
+      local h = http.headers { "B", "2", "A", "1", "b", "3" }
+      assert.are.same({ "2, 3", "1" }, { h.b, h.a })
+      local m = http.headers { ["X-B"] = "2", ["X-A"] = 1 }
+      local seen = {}
+      for k, v in pairs(m) do seen[#seen + 1] = k .. "=" .. v end
+      assert.are.same({ "X-A=1", "X-B=2" }, seen)
+      assert.are.equal("2", m["x-b"])
+      assert.has_error(function() http.headers { ["X-A"] = {} } end,
+        "bad argument #1 to 'headers' (field X-A is not a name and a value)")
+    end)
+
     it("rejects unknown options of get, request and serve (QA)", function()
       assert.has_error(function() http.get("http://127.0.0.1:1/", { bogus = 1 }) end,
         "bad argument #2 to 'get' (unknown option 'bogus')")

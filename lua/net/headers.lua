@@ -4,7 +4,7 @@
 -- repeated fields joined with ", " (each kept for values()), tostring
 -- printing them with control bytes made visible.
 --   new([fields]) -> h            net.http.headers: empty, or from a list
---                                 {name, value, ...}, checked
+--                                 {name, value, ...} or {name = value}, checked
 --   received(fields) -> h         the same, unchecked (the HTTP server's)
 --   add(h, name, value)           one more received field
 --   fold(h, name, more)           an obsolete folded line joined to a field
@@ -118,11 +118,24 @@ end
 local received = M.received
 
 -- new([fields]) -> a new headers table (net.http.headers), empty or
--- holding `fields` as received() does; raises when fields is not such a
--- list.
+-- holding `fields`: a list {name, value, ...} as received() takes, or a
+-- table {name = value} (in the order of the names); raises when fields is
+-- neither.
 function M.new(fields)
   if fields ~= nil and type(fields) ~= "table" then
     error("bad argument #1 to 'headers' (table expected, got " .. type(fields) .. ")", 2)
+  end
+  if fields and #fields == 0 and next(fields) ~= nil then   -- {name = value}
+    local names, list = {}, {}
+    for k, v in pairs(fields) do
+      if type(k) ~= "string" or (type(v) ~= "string" and type(v) ~= "number") then
+        error("bad argument #1 to 'headers' (field " .. tostring(k) .. " is not a name and a value)", 2)
+      end
+      names[#names + 1] = k
+    end
+    table.sort(names)
+    for _, k in ipairs(names) do list[#list + 1] = k; list[#list + 1] = tostring(fields[k]) end
+    return received(list)
   end
   for i = 1, fields and #fields or 0, 2 do
     if type(fields[i]) ~= "string" or type(fields[i + 1]) ~= "string" then
