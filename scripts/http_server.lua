@@ -11,19 +11,19 @@ under DIR (index.html for a directory), and a JSON data service:
 Nothing outside DIR is ever served. The raw path is split at "/" and each
 segment percent-decoded; a segment that is "." or "..", or holds "/" (from
 %2f), "\" or NUL (from %00), is refused with 403, and so is any backslash
-in the raw path. The file left over is then resolved with `realpath -e`
-(through the shell, the argument quoted; Lua has no realpath of its own), so
-that a symlink that points out of DIR is refused (403) however deep it is.
+in the raw path. The file left over is then resolved to its real path (a
+name at a time, each symlink followed, with lua-filesystem), so that a
+symlink that points out of DIR is refused (403) however deep it is.
 A missing file is 404; a method other than GET or HEAD is 405; a directory
 without index.html is 403 (no listings).
 
 One line per request goes to standard error. Clients are served at once
-(a task each); the realpath look-up forks a process per file request,
-which is the price of symlink safety without C.
+(a task each).
 Exits 1 when it cannot listen or DIR is missing or not a directory, 2 on a bad option.
 ]]
 
 local net = require "net"
+local lfs = require "lfs"   -- Debian: lua-filesystem
 local json_ok, json = pcall(require, "cjson")
 if not json_ok then json = require "dkjson" end  -- Debian: lua-cjson or lua-dkjson
 
@@ -48,20 +48,43 @@ local TYPES = {
   md = "text/markdown; charset=utf-8",
 }
 
---- Quote s for the shell.
-local function q(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local MAXLINKS = 40   -- symbolic links followed in one path (as Linux's ELOOP)
 
 --- The real path of an existing path and "d" or "f" (directory or not),
---- or nil when it does not exist.
+--- or nil when it does not exist or its links loop: the path is walked a
+--- name at a time from /, each symbolic link on the way replaced by its
+--- target (lfs reads it; a relative one from the link's directory), "."
+--- and ".." taken as they come, as realpath(3) does.
 local function realpath(path)
-  local p = io.popen("r=$(realpath -e -- " .. q(path) .. " 2>/dev/null) && " ..
-    "if test -d \"$r\"; then printf 'd%s' \"$r\"; else printf 'f%s' \"$r\"; fi")
-  local out = p:read("a")
-  p:close()
-  if out == "" then return nil end
-  return out:sub(2), out:sub(1, 1)
+  if path:sub(1, 1) ~= "/" then path = lfs.currentdir() .. "/" .. path end
+  local done, todo, links = {}, {}, 0   -- done: the real names so far; todo: a stack
+  local function push(p)
+    local names = {}
+    for name in p:gmatch("[^/]+") do names[#names + 1] = name end
+    for i = #names, 1, -1 do todo[#todo + 1] = names[i] end
+  end
+  push(path)
+  while #todo > 0 do
+    local name = table.remove(todo)
+    if name == ".." then
+      done[#done] = nil
+    elseif name ~= "." then
+      local a = lfs.symlinkattributes("/" .. table.concat(done, "/") .. (#done > 0 and "/" or "") .. name)
+      if not a then return nil end
+      if a.mode == "link" then
+        links = links + 1
+        if links > MAXLINKS or not a.target then return nil end
+        if a.target:sub(1, 1) == "/" then done = {} end
+        push(a.target)
+      else
+        done[#done + 1] = name
+      end
+    end
+  end
+  local real = "/" .. table.concat(done, "/")
+  local mode = lfs.attributes(real, "mode")
+  if not mode then return nil end
+  return real, mode == "directory" and "d" or "f"
 end
 
 --- Options and arguments from the command line, or nil, message.
