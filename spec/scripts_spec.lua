@@ -100,6 +100,8 @@ describe("scripts", function()
         "ln -s ../secret.txt " .. q(dir .. "/www/out"),
         "ln -s " .. q(dir) .. " " .. q(dir .. "/www/up"),
         "ln -s hello.txt " .. q(dir .. "/www/in.txt"),
+        "ln -s loop2 " .. q(dir .. "/www/loop1"), "ln -s loop1 " .. q(dir .. "/www/loop2"),
+        "ln -s ../sub/./../in.txt " .. q(dir .. "/www/sub/back.txt"),
         "dd if=/dev/urandom of=" .. q(dir .. "/www/big.bin") .. " bs=1M count=3 status=none",
       }, " && ")))
       port = tcp_helper.free_port()
@@ -138,6 +140,8 @@ describe("scripts", function()
       assert.are.same({ 200, "sub\n" }, { curl("/sub/") })
       assert.are.equal(301, (curl("/sub")))
       assert.are.same({ 200, "hello\n" }, { curl("/in.txt") })
+      assert.are.same({ 200, "hello\n" }, { curl("/sub/back.txt") })   -- link to a link, with . and ..
+      assert.are.equal(404, (curl("/loop1")))   -- links that loop: not found, at once
       assert.are.equal(404, (curl("/missing")))
       assert.are.equal(403, (curl("/empty/")))
       assert.are.equal(405, (curl("/hello.txt", "-X DELETE")))
