@@ -119,7 +119,8 @@ describe("net.http.serve", function()
   it_serve("answers 500 for a header field a handler should not send, and names it on stderr", function()
     local raises = function() error("no") end
     local bad = { { ["X Y"] = "1" }, { [""] = "1" }, { [1] = "x" }, { ["X-Ok"] = "a\r\nSet-Cookie: evil=1" },
-      { ["X-Ok"] = "a\nb" }, { ["X-Ok"] = "a\0b" }, { ["X-Ok"] = { "a", "b\r\nevil: 1" } },
+      { ["X-Ok"] = "a\nb" }, { ["X-Ok"] = "a\0b" }, { ["X-Ok"] = "a\1b" }, { ["X-Ok"] = "a\127b" },
+      { ["X-Ok"] = { "a", "b\r\nevil: 1" } },
       { ["X-Ok"] = { x = 1 } }, { ["X-Ok"] = setmetatable({}, { __tostring = raises }) },
       setmetatable({}, { __pairs = raises }), setmetatable({}, { __pairs = function() return 42 end }) }
     for _, headers in ipairs(bad) do

@@ -20,7 +20,8 @@
  *     any case). Content-Length, Transfer-Encoding and Connection are left
  *     out (the server writes them); close: a Connection field holding
  *     "close" (any case). Bad: a name that is not a string token, a value
- *     with CR, LF or NUL, a table value that is not a list of strings.
+ *     with a control byte but tab (CR, LF, NUL ...), a table value that is
+ *     not a list of strings.
  *
  *   last(conn): what is sent on conn from now on is the last before it is
  *     closed (a reply with "Connection: close"): plain TCP holds it back
@@ -94,12 +95,22 @@ typedef struct {
   int close, date, server;
 } seen;
 
+/* True when s[0, n) holds a control byte but tab (CR, LF, NUL, DEL ...):
+   never in a field value (RFC 9110). */
+static int has_ctl(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if ((ch < 32 && ch != '\t') || ch == 127) return 1;
+  }
+  return 0;
+}
+
 /* Write the field name[0, nn): the value at idx (a string or a number),
-   or note what it says; 0 when the value holds CR, LF or NUL. */
+   or note what it says; 0 when the value holds a control byte. */
 static int field(lua_State *L, seen *f, const char *name, size_t nn, int idx) {
   size_t n;
   const char *s = lua_tolstring(L, idx, &n);
-  if (memchr(s, '\r', n) || memchr(s, '\n', n) || memchr(s, '\0', n)) return 0;
+  if (has_ctl(s, n)) return 0;
   if (named(name, nn, "connection", 10)) {
     if (strcasestr(s, "close")) f->close = 1;
   } else if (!named(name, nn, "content-length", 14) && !named(name, nn, "transfer-encoding", 17)) {

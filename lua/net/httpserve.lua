@@ -367,7 +367,8 @@ end
 -- close"); or nil, a description of the fault.
 local function checked_reply(status, headers)
   if math.type(status) ~= "integer" or status < 100 or status > 999 then
-    return nil, "handler returned status " .. tostring(status) .. " (an integer 100-999 expected)"
+    return nil, "handler returned status " .. (type(status) == "string" and string.format("%q", status)
+      or tostring(status)) .. " (an integer 100-999 expected)"
   end
   if headers ~= nil and type(headers) ~= "table" then
     return nil, "handler returned headers of type " .. type(headers) .. " (a table expected)"
