@@ -83,12 +83,6 @@ M.reasons = REASONS
 
 local TOKEN = "^[!#$%%&'*+%-.^_`|~%w]+$"
 
--- True when s is a token (RFC 9110): the common letters, digits and "-"
--- are looked at first, the full set only when something else is there.
-local function is_token(s)
-  return s:find("^[%w%-]+$") ~= nil or s:find(TOKEN) ~= nil
-end
-
 -- The request head read and split in C (src/httphead.c).
 local httphead = package.loaded["net.httphead"]
 local request_head = httphead.request
@@ -325,13 +319,19 @@ local function keep_alive(req, tokens)
   return not tokens:find("close")
 end
 
+-- The connection, its timeout set for sending a reply (opts.timeout).
+function Client:armed()
+  local timeout = self.opts.timeout
+  if self.timeout ~= timeout then
+    self.timeout = timeout
+    self.conn:settimeout(timeout)
+  end
+  return self.conn
+end
+
 -- Send the whole string s; raises "gone" when the client is not there.
 function Client:send(s)
-  if self.timeout ~= self.opts.timeout then
-    self.timeout = self.opts.timeout
-    self.conn:settimeout(self.timeout)
-  end
-  if not self.conn:send(s) then error("gone", 0) end
+  if not self:armed():send(s) then error("gone", 0) end
 end
 
 local status_lines = {}   -- status -> "HTTP/1.1 200 OK\r\n", made on first use
@@ -345,6 +345,11 @@ local function content_length(n)
   line = "Content-Length: " .. n .. "\r\n"
   if nlength_lines < 1024 then length_lines[n], nlength_lines = line, nlength_lines + 1 end
   return line
+end
+
+-- True when a reply with `status` has a body, and so its framing.
+local function framed(status)
+  return status >= 200 and status ~= 204 and status ~= 304
 end
 
 -- The status line of `status` with its CR LF, made and kept.
@@ -387,12 +392,12 @@ end
 -- delimited by closing). Raises "gone" when the client left, or what a
 -- body function or file raised.
 function Client:reply(req, status, fields, body, keep)
-  local bodiless = req.method == "HEAD" or status < 200 or status == 204 or status == 304
+  local bodiless = req.method == "HEAD" or not framed(status)
   local framing   -- Content-Length or Transfer-Encoding, when the status has a body
   local conn_field = keep and (req.version == "1.0" and KEEP) or (not keep and CLOSE) or nil
   if type(body) == "function" then
     if req.version == "1.0" and not bodiless then keep, conn_field = false, CLOSE
-    elseif status >= 200 and status ~= 204 and status ~= 304 then framing = "Transfer-Encoding: chunked\r\n" end
+    elseif framed(status) then framing = "Transfer-Encoding: chunked\r\n" end
     self:send(head(status, fields, framing, conn_field))
     if bodiless then return keep end
     local chunked = req.version == "1.1"
@@ -407,7 +412,7 @@ function Client:reply(req, status, fields, body, keep)
   elseif io.type(body) == "file" then
     local size = body:seek("end")
     body:seek("set")
-    if status >= 200 and status ~= 204 and status ~= 304 then framing = content_length(size or 0) end
+    if framed(status) then framing = content_length(size or 0) end
     local ok, err = pcall(function()
       self:send(head(status, fields, framing, conn_field))
       if bodiless then return end
@@ -427,28 +432,20 @@ end
 -- Send a reply whose body is the string `body` (the common case, without
 -- a protected call); returns keep, or nil when the client left.
 function Client:reply_string(req, status, fields, body, keep)
-  local framing, conn_field = "", ""
-  if status >= 200 and status ~= 204 and status ~= 304 then
-    framing = length_lines[#body] or content_length(#body)
-    if req.method == "HEAD" then body = "" end
+  local framing, conn_field
+  if framed(status) then
+    framing = content_length(#body)
+    if req.method == "HEAD" then body = nil end
   else
-    body = ""
+    body = nil
   end
-  local conn = self.conn
   if not keep then
     conn_field = CLOSE
-    reply_last(conn)   -- the reply leaves with the FIN
+    reply_last(self.conn)   -- the reply leaves with the FIN
   elseif req.version == "1.0" then
     conn_field = KEEP
   end
-  local timeout = self.opts.timeout
-  if self.timeout ~= timeout then
-    self.timeout = timeout
-    conn:settimeout(timeout)
-  end
-  if not conn:send((status_lines[status] or head_line(status)) .. fields .. framing .. conn_field .. "\r\n" .. body) then
-    return nil
-  end
+  if not self:armed():send(head(status, fields, framing, conn_field, body)) then return nil end
   return keep
 end
 
