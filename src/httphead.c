@@ -214,14 +214,9 @@ static int l_request(lua_State *L) {
 
 /* The bytes of a token (RFC 9110 tchar): letters, digits and these. */
 static const char tchars[] = "!#$%&'*+-.^_`|~";
-static unsigned char is_tchar[256];
+static unsigned char is_tchar[256];   /* made by httphead_open */
 
 int http_token(const char *s, size_t n) {
-  if (!is_tchar['A']) {   /* the table, made once */
-    for (int ch = 0; ch < 256; ch++)
-      is_tchar[ch] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                     (ch != 0 && strchr(tchars, ch) != NULL);
-  }
   if (n == 0) return 0;
   for (size_t i = 0; i < n; i++)
     if (!is_tchar[(unsigned char)s[i]]) return 0;
@@ -405,6 +400,9 @@ static int l_peer(lua_State *L) {
 }
 
 void httphead_open(lua_State *L) {
+  for (int ch = 0; ch < 256; ch++)
+    is_tchar[ch] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                   (ch != 0 && strchr(tchars, ch) != NULL);
   static const luaL_Reg f[] = {{"request", l_request}, {"parse", l_parse}, {"peer", l_peer},
                                {NULL, NULL}};
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);

@@ -12,7 +12,8 @@
    (the connection type must be open already). */
 void httphead_open(lua_State *L);
 
-/* True when s[0, n) is a token (RFC 9110: a method, a field name). */
+/* True when s[0, n) is a token (RFC 9110: a method, a field name); once
+   httphead_open has run. */
 int http_token(const char *s, size_t n);
 
 #endif
